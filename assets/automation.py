@@ -1,0 +1,31 @@
+"""Jobs, the daily schedule and the sensor that notices new extracts landing in a source path."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.resources import SourcesResource
+from cdp.pipeline import source_fingerprint
+
+cdp_pipeline = dg.define_asset_job(
+    "cdp_pipeline",
+    selection=dg.AssetSelection.all(),
+    description="Ingest, resolve, build the customer 360, features and segments, then publish atomically.",
+)
+
+daily_refresh = dg.ScheduleDefinition(
+    name="daily_refresh",
+    job=cdp_pipeline,
+    cron_schedule="0 6 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+
+
+@dg.sensor(job=cdp_pipeline, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED)
+def new_extracts(context: dg.SensorEvaluationContext, sources: SourcesResource) -> dg.SensorResult:
+    """Start a run when the set of extract files (names, sizes, modification times) changes."""
+    fingerprint = source_fingerprint(sources.config_file())
+    if fingerprint == context.cursor:
+        return dg.SensorResult(skip_reason="no new or changed extracts")
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=fingerprint)], cursor=fingerprint)

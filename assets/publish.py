@@ -1,0 +1,24 @@
+"""The one atomic publish: every staged table of the run swaps into the warehouse together."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+from assets.resources import WarehouseResource
+from cdp.pipeline import PUBLISHED_TABLES, publish_run
+
+GROUP = "publish"
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"duckdb", "parquet"},
+    ins={name: dg.AssetIn() for name in PUBLISHED_TABLES},
+)
+def warehouse_snapshot(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, **tables: pl.DataFrame
+) -> dg.MaterializeResult:
+    """Publish every table of this run to DuckDB and Parquet in one atomic step."""
+    report = publish_run(warehouse.warehouse(), tables, run_id=context.run_id)
+    return dg.MaterializeResult(metadata=report)

@@ -1,0 +1,107 @@
+"""Dagster resources: thin configurable handles on the cdp library, one set per environment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from cdp.engine import DuckDBEngine, LinkageEngine, SparkEngine
+from cdp.storage import Warehouse, write_parquet_atomic
+
+
+class SourcesResource(dg.ConfigurableResource):
+    """Where the source config and the steward-maintained files (decisions, erasure register) live."""
+
+    config_path: str
+    decisions_path: str | None = None
+    survivorship_path: str | None = None
+    segments_path: str | None = None
+
+    def config_file(self) -> Path:
+        return Path(self.config_path).resolve()
+
+    def decisions_file(self) -> Path:
+        if self.decisions_path:
+            return Path(self.decisions_path)
+        return self.config_file().parent / "identity_decisions.csv"
+
+    def survivorship_file(self) -> Path | None:
+        return Path(self.survivorship_path) if self.survivorship_path else None
+
+    def segments_file(self) -> Path | None:
+        return Path(self.segments_path) if self.segments_path else None
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The published warehouse: DuckDB file plus a Parquet snapshot of every table."""
+
+    root: str
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(Path(self.root))
+
+
+class RunOptions(dg.ConfigurableResource):
+    """Per-run switches set by ``cdp run`` flags."""
+
+    retrain: bool = False
+    full_refresh: bool = False
+    as_of: str | None = None
+    match_threshold: float = 0.9
+    max_cluster_size: int = 20
+
+    def as_of_date(self) -> dt.date:
+        return dt.date.fromisoformat(self.as_of) if self.as_of else dt.date.today()
+
+
+class LinkageBackend(dg.ConfigurableResource, ABC):
+    """Hands out the Splink engine: DuckDB on one machine, Spark beyond it."""
+
+    @abstractmethod
+    def engine(self) -> LinkageEngine: ...
+
+
+class DuckDBLinkageBackend(LinkageBackend):
+    memory_limit: str | None = None
+    temp_directory: str | None = None
+
+    def engine(self) -> LinkageEngine:
+        return DuckDBEngine(memory_limit=self.memory_limit, temp_directory=self.temp_directory)
+
+
+class SparkLinkageBackend(LinkageBackend):
+    master: str = "local[*]"
+
+    def engine(self) -> LinkageEngine:
+        return SparkEngine(master=self.master)
+
+
+class StagedParquetIOManager(dg.ConfigurableIOManager):
+    """Stages each asset's frame as Parquet until the final publish swaps them into the warehouse.
+
+    Staging is per asset key, written atomically, so a failed run never corrupts the published
+    tables and a re-run of a subset of assets reads the last good upstream output.
+    """
+
+    base_dir: str
+
+    def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
+        return Path(self.base_dir, *context.asset_key.path).with_suffix(".parquet")
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        if not isinstance(obj, pl.DataFrame):
+            raise TypeError(f"{context.asset_key.to_user_string()} must return a polars DataFrame")
+        path = self._path(context)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_parquet_atomic(obj, path)
+        context.add_output_metadata({"rows": obj.height, "staged_at": dg.MetadataValue.path(str(path))})
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        return pl.read_parquet(self._path(context))

@@ -1,0 +1,177 @@
+"""Eligibility and suppression, enforced at export, every exclusion with a reason.
+
+Rules, in the order a customer's first (reported) reason is chosen:
+
+====================  =====================================================================
+reason                applies when
+====================  =====================================================================
+erased                the customer is in ``erased_customers`` (right to erasure): everything
+not_in_customer_360   the member is no longer in the customer 360 (merged away, removed)
+deceased              ``is_deceased``: everything
+do_not_contact        ``do_not_contact``: everything
+arrears_or_delinquent credit offers only: ``in_arrears``, or any account past due
+under_18              credit offers only: younger than 18 on the export date
+age_unknown           credit offers only: no age or date of birth, so adulthood is unproven
+no_consent            no granted consent for the campaign's purpose on its channel
+no_contact_details    the channel's contact field (email, phone, postal address) is missing
+====================  =====================================================================
+
+A campaign is a credit offer when its purpose is ``credit_offers`` or its segment is flagged
+``credit``. Consent is the latest decision per customer, purpose and channel; no decision means no
+consent. Missing compliance flags (null) are read as not set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+
+from cdp.errors import ConfigError
+
+CHANNELS: tuple[str, ...] = ("email", "sms", "mail", "app")
+PURPOSES: tuple[str, ...] = ("marketing", "credit_offers", "profiling", "third_party")
+CREDIT_PURPOSES: tuple[str, ...] = ("credit_offers",)
+#: Contact fields that must be present for a channel to reach the customer.
+REQUIRED_CONTACT: Mapping[str, tuple[str, ...]] = {
+    "email": ("email",),
+    "sms": ("phone",),
+    "mail": ("address_line1", "postcode"),
+    "app": (),
+}
+REASONS: tuple[str, ...] = (
+    "erased",
+    "not_in_customer_360",
+    "deceased",
+    "do_not_contact",
+    "arrears_or_delinquent",
+    "under_18",
+    "age_unknown",
+    "no_consent",
+    "no_contact_details",
+)
+ADULT_AGE = 18
+
+
+def check_campaign(*, channel: str, purpose: str) -> None:
+    """Raise ``ConfigError`` for an unknown channel or purpose."""
+    if channel not in CHANNELS:
+        raise ConfigError(f"unknown channel {channel!r}; use one of {', '.join(CHANNELS)}")
+    if purpose not in PURPOSES:
+        raise ConfigError(f"unknown purpose {purpose!r}; use one of {', '.join(PURPOSES)}")
+
+
+def _flag(frame: pl.DataFrame, name: str) -> pl.Expr:
+    return pl.col(name).fill_null(False) if name in frame.columns else pl.lit(False)
+
+
+def apply_eligibility(
+    members: pl.DataFrame,
+    *,
+    channel: str,
+    purpose: str,
+    customers: pl.DataFrame,
+    consent: pl.DataFrame,
+    features: pl.DataFrame | None = None,
+    erased: pl.DataFrame | None = None,
+    credit: bool = False,
+    as_of: dt.date | None = None,
+) -> pl.DataFrame:
+    """Decide, for every member, whether the campaign may contact them, and if not why.
+
+    Args:
+        members: ``customer_id`` of the segment's current members.
+        channel: email | sms | mail | app.
+        purpose: The consent purpose of the campaign (marketing, credit_offers ...).
+        customers: ``customer_360``.
+        consent: ``customer_consent`` (customer_id, purpose, channel, granted, updated_at ...).
+        features: ``customer_features`` (``max_days_past_due``, ``delinquent``), optional.
+        erased: ``erased_customers`` (customer_id), optional.
+        credit: The segment is flagged as credit.
+        as_of: Date ages are computed on (default today).
+
+    Returns:
+        ``customer_id``, ``reasons`` (every rule that excludes the customer, in the order above)
+        and ``exclusion_reason`` (the first of them; null when the customer is eligible).
+
+    Example:
+        >>> people = pl.DataFrame({"customer_id": ["a", "b"], "email": ["a@x.com", "b@x.com"]})
+        >>> consent = pl.DataFrame({"customer_id": ["a"], "purpose": ["marketing"], "channel": ["email"],
+        ...                         "granted": [True]})
+        >>> apply_eligibility(people.select("customer_id"), channel="email", purpose="marketing",
+        ...                   customers=people, consent=consent)["exclusion_reason"].to_list()
+        [None, 'no_consent']
+    """
+    check_campaign(channel=channel, purpose=purpose)
+    as_of = as_of or dt.date.today()
+    is_credit = credit or purpose in CREDIT_PURPOSES
+    ids = members.select(pl.col("customer_id").cast(pl.String)).unique(maintain_order=True)
+    people = customers.with_columns(_in_360=pl.lit(True))
+    frame = ids.join(people, on="customer_id", how="left")
+    if features is not None:
+        risk = [name for name in ("max_days_past_due", "delinquent") if name in features.columns]
+        frame = frame.join(features.select("customer_id", *risk), on="customer_id", how="left")
+    erased_ids = (
+        erased.select(pl.col("customer_id").cast(pl.String))
+        if erased is not None
+        else pl.DataFrame(schema={"customer_id": pl.String})
+    )
+    consented = _consented(consent, channel=channel, purpose=purpose)
+    frame = frame.with_columns(
+        _erased=pl.col("customer_id").is_in(erased_ids["customer_id"].implode()),
+        _consented=pl.col("customer_id").is_in(consented.implode()),
+        _age=_age(frame, as_of),
+    )
+    past_due = (
+        (pl.col("max_days_past_due").fill_null(0) > 0)
+        if "max_days_past_due" in frame.columns
+        else pl.lit(False)
+    )
+    contact = [
+        pl.col(name).is_not_null() & (pl.col(name).cast(pl.String).str.strip_chars() != "")
+        if name in frame.columns
+        else pl.lit(False)
+        for name in REQUIRED_CONTACT[channel]
+    ]
+    checks = {
+        "erased": pl.col("_erased"),
+        "not_in_customer_360": pl.col("_in_360").is_null(),
+        "deceased": _flag(frame, "is_deceased"),
+        "do_not_contact": _flag(frame, "do_not_contact"),
+        "arrears_or_delinquent": pl.lit(is_credit)
+        & (_flag(frame, "in_arrears") | _flag(frame, "delinquent") | past_due),
+        "under_18": pl.lit(is_credit) & (pl.col("_age") < ADULT_AGE).fill_null(False),
+        "age_unknown": pl.lit(is_credit) & pl.col("_age").is_null(),
+        "no_consent": ~pl.col("_consented"),
+        "no_contact_details": ~pl.all_horizontal(contact) if contact else pl.lit(False),
+    }
+    reasons = pl.concat_list(
+        [pl.when(check).then(pl.lit(name)) for name, check in checks.items()]
+    ).list.drop_nulls()
+    return frame.select(
+        "customer_id",
+        reasons.alias("reasons"),
+    ).with_columns(exclusion_reason=pl.col("reasons").list.first())
+
+
+def _consented(consent: pl.DataFrame, *, channel: str, purpose: str) -> pl.Series:
+    """Customers whose latest decision for (purpose, channel) is a grant."""
+    relevant = consent.filter((pl.col("purpose") == purpose) & (pl.col("channel") == channel))
+    if "updated_at" in relevant.columns:
+        relevant = relevant.sort("updated_at", nulls_last=False).group_by("customer_id").last()
+    return relevant.filter(pl.col("granted").fill_null(False))["customer_id"].cast(pl.String)
+
+
+def _age(frame: pl.DataFrame, as_of: dt.date) -> pl.Expr:
+    """Age on ``as_of`` from the date of birth, else the 360's ``age``; null when neither is known."""
+    parts = []
+    if "date_of_birth" in frame.columns:
+        dob = pl.col("date_of_birth").cast(pl.Date)
+        before_birthday = (as_of.month * 100 + as_of.day) < (
+            dob.dt.month().cast(pl.Int64) * 100 + dob.dt.day()
+        )
+        parts.append(as_of.year - dob.dt.year().cast(pl.Int64) - before_birthday.cast(pl.Int64))
+    if "age" in frame.columns:
+        parts.append(pl.col("age").cast(pl.Int64))
+    return pl.coalesce(parts) if parts else pl.lit(None, dtype=pl.Int64)

@@ -1,0 +1,110 @@
+"""The data steward's decisions file: must-link and cannot-link overrides with who, when and why.
+
+The file is an append-only journal: when the same pair is decided more than once, the latest
+``decided_at`` wins (for equal times, the later line), so a steward changes their mind by adding a
+line rather than editing history.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+from pathlib import Path
+
+import polars as pl
+
+from cdp.errors import ConfigError
+from cdp.identity.model import DECISION_COLUMNS, Decisions, record_key
+
+log = logging.getLogger(__name__)
+
+DECISION_FILE_COLUMNS: tuple[str, ...] = (
+    "decision",
+    "source_l",
+    "record_id_l",
+    "source_r",
+    "record_id_r",
+    "decided_by",
+    "decided_at",
+    "reason",
+)
+DECISION_KINDS: tuple[str, ...] = ("must_link", "cannot_link")
+
+
+def load_decisions(path: Path | None) -> Decisions:
+    """Read a decisions CSV; a missing file (or ``None``) means no decisions.
+
+    Pairs are stored in canonical orientation (the smaller record key ``source:record_id`` on the left),
+    whatever order the steward wrote them in.
+
+    Args:
+        path: the CSV with columns ``decision, source_l, record_id_l, source_r, record_id_r,
+            decided_by, decided_at, reason``.
+
+    Returns:
+        The must-link and cannot-link decisions in force.
+
+    Raises:
+        ConfigError: the file has missing columns or a bad row (named by file and line).
+
+    Example:
+        >>> load_decisions(None).must_link.height
+        0
+    """
+    if path is None or not path.exists():
+        return Decisions.none()
+    latest: dict[tuple[str, str, str, str], tuple[dt.datetime, int, str, dict[str, str]]] = {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = [name for name in DECISION_FILE_COLUMNS if name not in (reader.fieldnames or ())]
+        if missing:
+            raise ConfigError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
+        for row in reader:
+            line = reader.line_num
+            kind, pair, decided_at, fields = _parse_row(row, path=path, line=line)
+            previous = latest.get(pair)
+            if previous is None or (decided_at, line) >= (previous[0], previous[1]):
+                latest[pair] = (decided_at, line, kind, fields)
+    rows = {
+        kind: [
+            (*pair, f["decided_by"], at, f["reason"]) for pair, (at, _, k, f) in latest.items() if k == kind
+        ]
+        for kind in DECISION_KINDS
+    }
+    log.info(
+        "decisions loaded: %d must_link, %d cannot_link", len(rows["must_link"]), len(rows["cannot_link"])
+    )
+    return Decisions(must_link=_frame(rows["must_link"]), cannot_link=_frame(rows["cannot_link"]))
+
+
+def _parse_row(
+    row: dict[str, str | None], *, path: Path, line: int
+) -> tuple[str, tuple[str, str, str, str], dt.datetime, dict[str, str]]:
+    values = {name: (row.get(name) or "").strip() for name in DECISION_FILE_COLUMNS}
+    where = f"{path}: line {line}"
+    if values["decision"] not in DECISION_KINDS:
+        raise ConfigError(
+            f"{where}: column decision must be must_link or cannot_link, got {values['decision']!r}"
+        )
+    for name in ("source_l", "record_id_l", "source_r", "record_id_r", "decided_by", "reason"):
+        if not values[name]:
+            raise ConfigError(f"{where}: column {name} is empty")
+    try:
+        decided_at = dt.datetime.fromisoformat(values["decided_at"])
+    except ValueError:
+        raise ConfigError(f"{where}: column decided_at is not an ISO date or timestamp") from None
+    if decided_at.tzinfo is not None:
+        decided_at = decided_at.astimezone(dt.UTC).replace(tzinfo=None)
+    left = (values["source_l"], values["record_id_l"])
+    right = (values["source_r"], values["record_id_r"])
+    if left == right:
+        raise ConfigError(f"{where}: a record cannot be linked to itself")
+    low, high = sorted((left, right), key=lambda side: record_key(*side))
+    return values["decision"], (*low, *high), decided_at, values
+
+
+def _frame(rows: list[tuple[str, str, str, str, str, dt.datetime, str]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=dict(DECISION_COLUMNS), orient="row").sort(
+        ["source_l", "record_id_l", "source_r", "record_id_r"]
+    )

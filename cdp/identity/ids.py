@@ -1,0 +1,313 @@
+"""Persistent, opaque customer IDs on top of record clusters, with an append-only change log.
+
+Rules (all deterministic, so the same inputs always give the same IDs):
+
+- A new customer's ID is ``'C' + sha256(smallest record key)[:16]`` (hex), where a record key is
+  the string ``source:record_id`` and keys compare byte-wise. If that ID was ever used before
+  (live, merged away or only logged), or two new customers would share it, the later one (by
+  smallest record key) retries with ``sha256(key + '#' + attempt)``: a retired ID is never reused.
+- Each previous customer has a *home*: the new cluster holding most of its records (ties: the
+  part whose smallest record of that customer has the smallest key). A cluster keeps the ID of a
+  customer whose home it is; a cluster that is home to several customers is a merge and keeps the
+  *survivor*: the one created first (earliest ``created`` event time in the change log; customers
+  without one predate the log and count as oldest), then the lexicographically smallest ID. The
+  others go to ``merged_into``.
+- A customer's records that end up outside its home are a split: that cluster takes the ID of a
+  customer homed there or a new ID.
+- Records that are gone leave their customer (``record_removed``); a customer with no records left
+  simply has no rows in ``identity_clusters``: there is no separate "retired" event.
+
+Events: ``created`` (customer_id), ``merged`` (customer_id = retired ID, other_customer_id =
+survivor), ``split`` (customer_id = the ID that lost records, other_customer_id = where they went),
+``record_added`` / ``record_removed`` (customer_id, source, record_id; other_customer_id = the
+customer the record came from / went to, when any). Replaying the record events in order rebuilds
+``identity_clusters`` exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterable
+
+import polars as pl
+
+from cdp.identity.model import (
+    CHANGE_COLUMNS,
+    KEYS,
+    MERGED_INTO_COLUMNS,
+    IdentityState,
+    naive_utc,
+    record_key_expr,
+)
+from cdp.schemas.canonical import CLUSTER_COLUMNS, conform
+
+log = logging.getLogger(__name__)
+
+
+def assign_stable_ids(
+    assignments: pl.DataFrame, previous: IdentityState | None, *, run_id: str, run_time: dt.datetime
+) -> IdentityState:
+    """Turn this run's clusters into customer IDs that carry over from ``previous``.
+
+    Args:
+        assignments: one row per current record: source, record_id, cluster_key (any label).
+        previous: the last published state, or None on the first run.
+        run_id: identifies this run in the change log.
+        run_time: when this run happened (naive UTC).
+
+    Returns:
+        The new state: clusters, ``merged_into`` and the change log with this run's events
+        appended (none when nothing changed).
+
+    Example:
+        >>> a = pl.DataFrame({"source": ["s"], "record_id": ["1"], "cluster_key": ["s:1"]})
+        >>> assign_stable_ids(a, None, run_id="r1", run_time=dt.datetime(2024, 1, 1)).clusters.row(0)
+        ('s', '1', 'C1b25f38c1aa8553b')
+    """
+    previous = (previous or IdentityState.empty()).conformed()
+    run_time = naive_utc(run_time)
+    clusters, events, merged = match_ids(
+        assignments, previous.clusters, history=previous, run_id=run_id, run_time=run_time
+    )
+    return IdentityState(
+        clusters=clusters,
+        merged_into=pl.concat([previous.merged_into, merged]),
+        changes=pl.concat([previous.changes, events]),
+    )
+
+
+def match_ids(
+    assignments: pl.DataFrame,
+    previous_clusters: pl.DataFrame,
+    *,
+    history: IdentityState,
+    run_id: str,
+    run_time: dt.datetime,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Match clusters to ``previous_clusters``; ``history`` supplies every ID ever used and ages.
+
+    Row order follows ``assignments`` (then ``previous_clusters`` for removed records), so sorted
+    inputs give sorted outputs without paying for another sort.
+
+    Returns:
+        The new cluster rows, this run's events and this run's ``merged_into`` rows.
+    """
+    rows = assignments.select(*KEYS, "cluster_key").join(
+        previous_clusters.select(*KEYS, old=pl.col("customer_id")),
+        on=list(KEYS),
+        how="left",
+        maintain_order="left",
+    )
+    unchanged = _unchanged(rows, previous_clusters)
+    moving = (
+        rows.join(unchanged, on="cluster_key", how="anti", maintain_order="left")
+        if unchanged.height
+        else rows
+    ).with_columns(key=record_key_expr())
+    survivors, merged_pairs, splits = _resolve_owners(moving, history=history)
+    unowned = (
+        moving.group_by("cluster_key")
+        .agg(pl.col("key").min())
+        .filter(~pl.col("cluster_key").is_in(pl.Series(list(survivors), dtype=pl.String).implode()))
+        .sort("key")
+    )
+    minted = dict(
+        zip(
+            unowned["cluster_key"].to_list(), mint_ids(unowned["key"].to_list(), history=history), strict=True
+        )
+    )
+    owner = pl.DataFrame(
+        {"cluster_key": [*survivors, *minted], "customer_id": [*survivors.values(), *minted.values()]},
+        schema={"cluster_key": pl.String(), "customer_id": pl.String()},
+    )
+    moved = moving.join(owner, on="cluster_key", how="left", maintain_order="left")
+    clusters = (
+        rows.join(pl.concat([unchanged, owner]), on="cluster_key", how="left", maintain_order="left")
+        if unchanged.height
+        else moved
+    ).select(*KEYS, "customer_id")
+    gone = previous_clusters.join(assignments.select(KEYS), on=list(KEYS), how="anti", maintain_order="left")
+    events = _events(
+        moved=moved,
+        gone=gone,
+        created=sorted(minted.values()),
+        merged=merged_pairs,
+        splits=[(old, (survivors | minted)[key], n) for old, key, n in splits],
+        run_id=run_id,
+        run_time=run_time,
+    )
+    merged = pl.DataFrame(
+        [(retired, survivor, run_time, run_id) for retired, survivor in merged_pairs],
+        schema=dict(MERGED_INTO_COLUMNS),
+        orient="row",
+    )
+    log.info(
+        "stable ids: %d records, %d clusters kept, %d new ids, %d merges, %d splits, %d records gone",
+        rows.height,
+        unchanged.height,
+        len(minted),
+        len(merged_pairs),
+        len(splits),
+        gone.height,
+    )
+    return conform(clusters, CLUSTER_COLUMNS), events, merged
+
+
+def _unchanged(rows: pl.DataFrame, previous_clusters: pl.DataFrame) -> pl.DataFrame:
+    """Clusters that are exactly one previous customer (no record in, none out): they keep its ID."""
+    if previous_clusters.is_empty():
+        return pl.DataFrame(schema={"cluster_key": pl.String(), "customer_id": pl.String()})
+    previous_sizes = previous_clusters.group_by("customer_id").agg(previous_n=pl.len())
+    return (
+        rows.group_by("cluster_key")
+        .agg(n=pl.len(), olds=pl.col("old").n_unique(), old=pl.col("old").first())
+        .join(previous_sizes, left_on="old", right_on="customer_id", how="inner")
+        .filter((pl.col("olds") == 1) & (pl.col("n") == pl.col("previous_n")))
+        .select("cluster_key", customer_id="old")
+    )
+
+
+def _resolve_owners(
+    moving: pl.DataFrame, *, history: IdentityState
+) -> tuple[dict[str, str], list[tuple[str, str]], list[tuple[str, str, int]]]:
+    """Pick which previous ID each changed cluster keeps.
+
+    Returns (cluster_key -> surviving ID, [(retired ID, survivor)], [(old ID, cluster_key, records)]).
+    """
+    parts = (
+        moving.drop_nulls("old")
+        .group_by("old", "cluster_key")
+        .agg(n=pl.len(), key=pl.col("key").min())
+        .sort(["old", "n", "key"], descending=[False, True, False])
+        .with_columns(home=pl.int_range(pl.len()).over("old") == 0)
+    )
+    homes = parts.filter("home").group_by("cluster_key").agg(pl.col("old").sort()).sort("cluster_key")
+    contested = [old for olds in homes["old"].to_list() if len(olds) > 1 for old in olds]
+    age = _creation_times(history.changes, contested)
+    survivors: dict[str, str] = {}
+    merged: list[tuple[str, str]] = []
+    for key, olds in homes.iter_rows():
+        survivor = min(olds, key=lambda old: (age.get(old) is not None, age.get(old) or dt.datetime.min, old))
+        survivors[key] = survivor
+        merged.extend((old, survivor) for old in olds if old != survivor)
+    splits = parts.filter(~pl.col("home")).select("old", "cluster_key", "n").rows()
+    return survivors, sorted(merged), splits
+
+
+def _creation_times(changes: pl.DataFrame, ids: list[str]) -> dict[str, dt.datetime]:
+    if not ids or changes.is_empty():
+        return {}
+    created = (
+        changes.filter((pl.col("event") == "created") & pl.col("customer_id").is_in(pl.Series(ids).implode()))
+        .group_by("customer_id")
+        .agg(pl.col("changed_at").min())
+    )
+    return dict(created.iter_rows())
+
+
+def _already_used(candidates: list[str], history: IdentityState) -> set[str]:
+    """The candidates that the history already mentions anywhere (live, merged away or logged)."""
+    if not candidates:
+        return set()
+    columns = [
+        history.clusters["customer_id"],
+        history.merged_into["customer_id"],
+        history.merged_into["merged_into"],
+        history.changes["customer_id"],
+        history.changes["other_customer_id"],
+    ]
+    if all(column.is_empty() for column in columns):
+        return set()
+    wanted = pl.Series(candidates, dtype=pl.String).implode()
+    return {value for column in columns for value in column.filter(column.is_in(wanted)).to_list()}
+
+
+def mint_ids(keys: list[str], *, history: IdentityState | None = None) -> list[str]:
+    """New IDs for clusters named by their smallest record keys, never reusing an ID.
+
+    Clashes (with the history or among the new IDs) are settled in smallest-key order, so the
+    outcome never depends on input order.
+
+    Example:
+        >>> mint_ids(["s:1"])
+        ['C1b25f38c1aa8553b']
+    """
+    history = history or IdentityState.empty()
+    candidates = ["C" + hashlib.sha256(key.encode()).hexdigest()[:16] for key in keys]
+    used = _already_used(candidates, history)
+    duplicated = pl.Series(candidates, dtype=pl.String).is_duplicated()
+    if not used and not duplicated.any():
+        return candidates
+    taken = set(used)
+    result = list(candidates)
+    for position in sorted(range(len(keys)), key=keys.__getitem__):
+        attempt = 0
+        candidate = candidates[position]
+        while candidate in taken:
+            attempt += 1
+            candidate = "C" + hashlib.sha256(f"{keys[position]}#{attempt}".encode()).hexdigest()[:16]
+            taken |= _already_used([candidate], history)
+        taken.add(candidate)
+        result[position] = candidate
+    return result
+
+
+def _events(
+    *,
+    moved: pl.DataFrame,
+    gone: pl.DataFrame,
+    created: list[str],
+    merged: list[tuple[str, str]],
+    splits: list[tuple[str, str, int]],
+    run_id: str,
+    run_time: dt.datetime,
+) -> pl.DataFrame:
+    changed = moved.filter(pl.col("old").is_null() | (pl.col("old") != pl.col("customer_id")))
+    added = changed.select(
+        *KEYS,
+        event=pl.lit("record_added"),
+        customer_id="customer_id",
+        other_customer_id="old",
+        detail=pl.when(pl.col("old").is_null()).then(pl.lit("new record")).otherwise(pl.lit("moved")),
+    )
+    left = changed.drop_nulls("old").select(
+        *KEYS,
+        event=pl.lit("record_removed"),
+        customer_id="old",
+        other_customer_id="customer_id",
+        detail=pl.lit("moved"),
+    )
+    removed = gone.select(
+        *KEYS,
+        event=pl.lit("record_removed"),
+        customer_id="customer_id",
+        other_customer_id=pl.lit(None, pl.String),
+        detail=pl.lit("record no longer present"),
+    )
+    births = pl.DataFrame({"customer_id": created}, schema={"customer_id": pl.String()}).select(
+        event=pl.lit("created"), customer_id="customer_id", detail=pl.lit("new customer")
+    )
+    customer_events = _customer_events(
+        [("merged", retired, survivor, "merged into survivor") for retired, survivor in merged]
+        + sorted(("split", old, new, f"{n} record(s) split off") for old, new, n in splits)
+    )
+    # Removals before additions, so replaying record events in log order rebuilds the clusters.
+    events = pl.concat([births, customer_events, left, removed, added], how="diagonal_relaxed").with_columns(
+        run_id=pl.lit(run_id), changed_at=pl.lit(run_time, dtype=pl.Datetime("us"))
+    )
+    return conform(events, CHANGE_COLUMNS)
+
+
+def _customer_events(rows: Iterable[tuple[str, str, str | None, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        list(rows),
+        schema={
+            "event": pl.String(),
+            "customer_id": pl.String(),
+            "other_customer_id": pl.String(),
+            "detail": pl.String(),
+        },
+        orient="row",
+    )

@@ -1,0 +1,216 @@
+"""Stage glue shared by the Dagster assets and the command line: model versions, edge scoring,
+identity state carried between runs, quality gates and publishing.
+
+Keeping this here (not in ``assets/``) means every asset body stays a call or two, and the same
+steps can be run and tested without Dagster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from cdp.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from cdp.engine import LinkageEngine
+    from cdp.identity import IdentityState
+    from cdp.quality import QualityReport
+    from cdp.storage import Warehouse
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "linkage_model.json"
+
+#: Every table the pipeline publishes, in the order the data dictionary lists them.
+PUBLISHED_TABLES: tuple[str, ...] = (
+    "std_parties",
+    "std_accounts",
+    "std_account_holders",
+    "std_transactions",
+    "std_events",
+    "std_consents",
+    "rejects",
+    "ingest_reconciliation",
+    "identity_edges",
+    "identity_clusters",
+    "identity_changes",
+    "identity_merged_into",
+    "identity_review_queue",
+    "customer_360",
+    "customer_attribute_lineage",
+    "customer_source_records",
+    "customer_consent",
+    "households",
+    "customer_features",
+    "customer_life_events",
+    "segment_membership",
+)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A linkage model and where it came from: the warehouse, the config folder, or fresh training."""
+
+    model_json: str
+    origin: str
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> str:
+        return hashlib.sha256(self.model_json.encode()).hexdigest()[:12]
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(text)
+    with open(temporary, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def store_model(model: ModelVersion, *, warehouse: Warehouse) -> Path:
+    """Keep every model version under models/, and point models/linkage_model.json at the newest."""
+    models_dir = warehouse.root / "models"
+    _write_text_atomic(models_dir / f"linkage_model-{model.version}.json", model.model_json)
+    current = models_dir / MODEL_FILE
+    _write_text_atomic(current, model.model_json)
+    return current
+
+
+def current_model(warehouse: Warehouse) -> ModelVersion:
+    """The model the warehouse's last training stored; a clear error if there is none."""
+    path = warehouse.root / "models" / MODEL_FILE
+    if not path.exists():
+        raise NotFoundError(f"no linkage model in {warehouse.root}/models; run `cdp train` or `cdp run` first")
+    return ModelVersion(path.read_text(), origin="warehouse")
+
+
+def load_or_train_model(
+    parties: pl.DataFrame, *, warehouse: Warehouse, config_dir: Path, engine: LinkageEngine, retrain: bool
+) -> ModelVersion:
+    """Reuse the stored model; else the one shipped beside the config; train only when asked or missing."""
+    from cdp.resolve import train_model
+
+    if not retrain:
+        stored = warehouse.root / "models" / MODEL_FILE
+        if stored.exists():
+            return ModelVersion(stored.read_text(), origin="warehouse")
+        shipped = config_dir / MODEL_FILE
+        if shipped.exists():
+            model = ModelVersion(shipped.read_text(), origin="config")
+            store_model(model, warehouse=warehouse)
+            return model
+    trained = train_model(parties, engine=engine)
+    model = ModelVersion(trained.model_json, origin="trained", report=_flat_report(trained.report))
+    store_model(model, warehouse=warehouse)
+    return model
+
+
+def _flat_report(report: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value if isinstance(value, (int, float, str, bool)) else json.dumps(value, default=str)
+            for key, value in report.items()}
+
+
+def score_edges(
+    parties: pl.DataFrame, *, warehouse: Warehouse, engine: LinkageEngine, review_floor: float
+) -> pl.DataFrame:
+    """Splink edges down to the review band's floor, unioned with the deterministic national-ID links."""
+    from cdp.resolve import deterministic_edges, predict_edges
+
+    model = current_model(warehouse)
+    scored = predict_edges(parties, model_json=model.model_json, engine=engine, threshold=review_floor)
+    return combine_edges(scored, deterministic_edges(parties))
+
+
+def combine_edges(scored: pl.DataFrame, deterministic: pl.DataFrame) -> pl.DataFrame:
+    """One row per pair: a deterministic link overrides the model's probability but keeps its weights."""
+    keys = ["source_l", "record_id_l", "source_r", "record_id_r"]
+    if deterministic.is_empty():
+        return scored.sort(keys)
+    overridden = scored.join(deterministic.select(keys), on=keys, how="semi").with_columns(
+        match_probability=pl.lit(1.0), match_reason=pl.lit("national_id_and_dob")
+    )
+    model_only = scored.join(deterministic.select(keys), on=keys, how="anti")
+    deterministic_only = deterministic.join(scored.select(keys), on=keys, how="anti")
+    return pl.concat([model_only, overridden, deterministic_only], how="diagonal_relaxed").sort(keys)
+
+
+def previous_table(warehouse: Warehouse, name: str) -> pl.DataFrame | None:
+    """The last published version of a table, or None on the first run."""
+    return warehouse.read(name) if warehouse.exists(name) else None
+
+
+def identity_state_from_warehouse(warehouse: Warehouse) -> IdentityState | None:
+    """The identity state the previous run published, or None when there is none yet."""
+    from cdp.identity import IdentityState
+
+    clusters = previous_table(warehouse, "identity_clusters")
+    if clusters is None:
+        return None
+    empty = IdentityState.empty()
+    merged_into = previous_table(warehouse, "identity_merged_into")
+    changes = previous_table(warehouse, "identity_changes")
+    return IdentityState(
+        clusters=clusters,
+        merged_into=empty.merged_into if merged_into is None else merged_into,
+        changes=empty.changes if changes is None else changes,
+    )
+
+
+def stable_identity(
+    assignments: pl.DataFrame, *, previous: IdentityState | None, run_id: str, run_time: dt.datetime | None = None
+) -> IdentityState:
+    """Give this run's clusters persistent customer IDs, logging what changed since ``previous``."""
+    from cdp.identity import assign_stable_ids
+
+    return assign_stable_ids(
+        assignments, previous, run_id=run_id, run_time=run_time or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    )
+
+
+def contract_failures(table: str, frame: pl.DataFrame) -> list[str]:
+    """Human-readable pandera contract failures of one standardized table (empty when it passes)."""
+    from cdp.schemas import standardized
+
+    validate = getattr(standardized, f"validate_{table}")
+    return list(validate(frame))
+
+
+def quality_gate(
+    tables: Mapping[str, pl.DataFrame], *, suites: Sequence[str], warehouse: Warehouse
+) -> QualityReport:
+    """Run the Great Expectations suites; Data Docs go to the warehouse's quality_docs folder."""
+    from cdp.quality import validate_tables
+
+    return validate_tables(tables, suites=suites, docs_dir=warehouse.root / "quality_docs")
+
+
+def publish_run(warehouse: Warehouse, tables: Mapping[str, pl.DataFrame], *, run_id: str) -> dict[str, Any]:
+    """Publish every table atomically and return row counts for the run's metadata."""
+    warehouse.publish(dict(tables), run_id=run_id)
+    return {f"rows/{name}": frame.height for name, frame in sorted(tables.items())}
+
+
+def source_fingerprint(config_path: Path) -> str:
+    """A digest of every extract file a config reads (name, size, mtime): changes when files land."""
+    from cdp.config import load_config
+
+    config = load_config(config_path)
+    entries: list[str] = []
+    for spec in config.all_specs():
+        for path in sorted(glob.glob(str(config.base_dir / spec.path))):
+            stat = os.stat(path)
+            entries.append(f"{path}|{stat.st_size}|{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(entries).encode()).hexdigest()

@@ -1,0 +1,259 @@
+"""Score record pairs with a trained model and shape them into ``identity_edges``.
+
+Edges are one row per unordered pair with ``(source_l, record_id_l) < (source_r, record_id_r)``,
+sorted, so the same inputs always give the same table. Each comparison contributes an
+``mw_<name>`` column (its match weight including any term-frequency adjustment; null where the
+comparison had nothing to compare) and a ``gamma_<name>`` level.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+import polars as pl
+from splink import Linker
+
+from cdp.resolve.prepare import detect_placeholders, prepare_linkage_input
+from cdp.resolve.train import register_input
+
+if TYPE_CHECKING:
+    from splink.internals.splink_dataframe import SplinkDataFrame
+
+    from cdp.engine import LinkageEngine
+    from cdp.resolve.prepare import PlaceholderValues
+
+log = logging.getLogger(__name__)
+
+KEY_COLUMNS: tuple[str, ...] = ("source_l", "record_id_l", "source_r", "record_id_r")
+SPLINK_REASON = "splink"
+DETERMINISTIC_REASON = "national_id_and_dob"
+
+
+def comparison_names_of(model_json: str) -> list[str]:
+    """Comparison names in a model file, in model order."""
+    return [comparison["output_column_name"] for comparison in json.loads(model_json)["comparisons"]]
+
+
+def tf_columns_of(model_json: str) -> list[str]:
+    """Input columns a model applies term-frequency adjustments on."""
+    columns: list[str] = []
+    for comparison in json.loads(model_json)["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            column = level.get("tf_adjustment_column")
+            if column and column not in columns:
+                columns.append(column)
+    return columns
+
+
+def edges_schema(comparisons: list[str]) -> dict[str, pl.DataType]:
+    """The ``identity_edges`` columns for a model with these comparisons."""
+    schema: dict[str, pl.DataType] = {name: pl.String() for name in KEY_COLUMNS}
+    schema |= {"match_probability": pl.Float64(), "match_weight": pl.Float64(), "match_reason": pl.String()}
+    schema |= {f"mw_{name}": pl.Float64() for name in comparisons}
+    schema |= {f"gamma_{name}": pl.Int8() for name in comparisons}
+    return schema
+
+
+def _split_key(column: str, side: str) -> list[pl.Expr]:
+    parts = pl.col(column).str.splitn(":", 2)
+    return [
+        parts.struct.field("field_0").alias(f"source_{side}"),
+        parts.struct.field("field_1").alias(f"record_id_{side}"),
+    ]
+
+
+def _left_after_right() -> pl.Expr:
+    return (pl.col("source_l") > pl.col("source_r")) | (
+        (pl.col("source_l") == pl.col("source_r")) & (pl.col("record_id_l") > pl.col("record_id_r"))
+    )
+
+
+def _to_polars(frame: SplinkDataFrame, columns: list[str]) -> pl.DataFrame:
+    if hasattr(frame, "as_duckdbpyrelation"):
+        relation = frame.as_duckdbpyrelation()
+        present = [column for column in columns if column in relation.columns]
+        return relation.select(*present).pl()
+    pandas_frame = frame.as_pandas_dataframe()
+    return pl.from_pandas(pandas_frame[[column for column in columns if column in pandas_frame.columns]])
+
+
+def format_edges(raw: pl.DataFrame, comparisons: list[str]) -> pl.DataFrame:
+    """Splink prediction columns -> ``identity_edges`` (ordered keys, null weights where no data)."""
+    schema = edges_schema(comparisons)
+    if raw.is_empty():
+        return pl.DataFrame(schema=schema)
+    frame = raw.with_columns(_split_key("unique_id_l", "l") + _split_key("unique_id_r", "r"))
+    weights = []
+    for name in comparisons:
+        weight = pl.col(f"mw_{name}") if f"mw_{name}" in frame.columns else pl.lit(0.0)
+        if f"mw_tf_adj_{name}" in frame.columns:
+            weight = weight + pl.col(f"mw_tf_adj_{name}").fill_null(0.0)
+        gamma = pl.col(f"gamma_{name}")
+        weights.append(pl.when(gamma == -1).then(None).otherwise(weight).cast(pl.Float64).alias(f"mw_{name}"))
+    frame = frame.with_columns(weights, match_reason=pl.lit(SPLINK_REASON))
+    swap = _left_after_right()
+    frame = frame.with_columns(
+        [
+            pl.when(swap).then(pl.col(f"{k}_r")).otherwise(pl.col(f"{k}_l")).alias(f"{k}_l")
+            for k in ("source", "record_id")
+        ]
+        + [
+            pl.when(swap).then(pl.col(f"{k}_l")).otherwise(pl.col(f"{k}_r")).alias(f"{k}_r")
+            for k in ("source", "record_id")
+        ]
+    )
+    frame = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    return frame.unique(subset=list(KEY_COLUMNS), keep="first", maintain_order=True).sort(list(KEY_COLUMNS))
+
+
+def _prediction_columns(comparisons: list[str]) -> list[str]:
+    columns = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+    for name in comparisons:
+        columns += [f"gamma_{name}", f"mw_{name}", f"mw_tf_adj_{name}"]
+    return columns
+
+
+def predict_edges(
+    parties: pl.DataFrame,
+    *,
+    model_json: str,
+    engine: LinkageEngine,
+    threshold: float,
+    placeholders: PlaceholderValues | None = None,
+    chunks: int | None = None,
+) -> pl.DataFrame:
+    """Score every blocked pair of ``parties`` and keep those at or above ``threshold``.
+
+    Args:
+        parties: ``std_parties`` rows.
+        model_json: A trained model (``TrainedModel.model_json``).
+        engine: Linkage engine.
+        threshold: Minimum match probability kept (e.g. the review band's floor).
+        placeholders: Values to null; detected from ``parties`` when None.
+        chunks: Split the left side of prediction into this many chunks to bound memory;
+            default one chunk per 500,000 records.
+
+    Returns:
+        ``identity_edges`` rows with ``match_reason = 'splink'``.
+    """
+    comparisons = comparison_names_of(model_json)
+    prepared = prepare_linkage_input(parties, placeholders=placeholders)
+    if prepared.height < 2:
+        return pl.DataFrame(schema=edges_schema(comparisons))
+    db_api = engine.db_api()
+    try:
+        table = register_input(db_api, prepared, "cdp_linkage_input")
+        linker = Linker(table, json.loads(model_json), log_level=None)
+        n_chunks = chunks if chunks is not None else max(1, -(-prepared.height // 500_000))
+        predictions = linker.inference.predict(
+            threshold_match_probability=threshold,
+            num_chunks_left=n_chunks,
+            num_chunks_right=1,
+            warning_mode="never",
+        )
+        raw = _to_polars(predictions, _prediction_columns(comparisons))
+    finally:
+        db_api.delete_tables_created_by_splink_from_db()
+    edges = format_edges(raw, comparisons)
+    log.info("predicted edges: records=%d edges=%d threshold=%.3f", prepared.height, edges.height, threshold)
+    return edges
+
+
+def predict_incremental_edges(
+    base_parties: pl.DataFrame,
+    new_parties: pl.DataFrame,
+    *,
+    model_json: str,
+    engine: LinkageEngine,
+    threshold: float,
+) -> pl.DataFrame:
+    """Edges that involve at least one new record: new-to-base plus new-to-new.
+
+    Term frequencies and placeholders come from base and new together, so a name's weight is
+    the same as in a full run. A new record whose key already exists in ``base_parties``
+    replaces the base version.
+
+    Args:
+        base_parties: Records already resolved.
+        new_parties: Records that arrived since.
+        model_json: A trained model.
+        engine: Linkage engine.
+        threshold: Minimum match probability kept.
+
+    Returns:
+        ``identity_edges`` rows (never a base-to-base pair).
+    """
+    comparisons = comparison_names_of(model_json)
+    keys = ["source", "record_id"]
+    base_parties = base_parties.join(new_parties.select(keys), on=keys, how="anti")
+    everything = pl.concat([base_parties, new_parties], how="diagonal_relaxed")
+    prepared = prepare_linkage_input(everything, placeholders=detect_placeholders(everything))
+    new_ids = new_parties.select(unique_id=pl.concat_str(keys, separator=":"))
+    is_new = pl.col("unique_id").is_in(new_ids["unique_id"].implode())
+    if new_parties.is_empty():
+        return pl.DataFrame(schema=edges_schema(comparisons))
+    db_api = engine.db_api()
+    try:
+        all_table = register_input(db_api, prepared, "cdp_linkage_all")
+        new_table = register_input(db_api, prepared.filter(is_new), "cdp_linkage_new")
+        linker = Linker(all_table, json.loads(model_json), log_level=None)
+        for column in tf_columns_of(model_json):
+            linker.table_management.compute_tf_table(column)
+        parts: list[pl.DataFrame] = []
+        columns = _prediction_columns(comparisons)
+        if prepared.filter(~is_new).height:
+            base_table = register_input(db_api, prepared.filter(~is_new), "cdp_linkage_base")
+            between = linker.inference.predict_between(
+                base_table, new_table, threshold_match_probability=threshold, warning_mode="never"
+            )
+            parts.append(_to_polars(between, columns))
+        within = linker.inference.predict_within(
+            new_table, threshold_match_probability=threshold, warning_mode="never"
+        )
+        parts.append(_to_polars(within, columns))
+    finally:
+        db_api.delete_tables_created_by_splink_from_db()
+    return format_edges(pl.concat(parts, how="diagonal_relaxed"), comparisons)
+
+
+def deterministic_edges(
+    parties: pl.DataFrame, *, placeholders: PlaceholderValues | None = None
+) -> pl.DataFrame:
+    """Pairs with the same national-ID token and the same birth date: certain matches.
+
+    Placeholder tokens and dates never link (they are nulled first).
+
+    Args:
+        parties: ``std_parties`` rows.
+        placeholders: Values to ignore; detected from ``parties`` when None.
+
+    Returns:
+        Edge rows (key columns, ``match_probability`` 1.0, ``match_weight`` null,
+        ``match_reason`` ``'national_id_and_dob'``), one per unordered pair, sorted.
+
+    Example:
+        >>> import datetime as dt
+        >>> parties = pl.DataFrame({"source": ["b", "a"], "record_id": ["1", "2"],
+        ...     "national_id_token": ["t", "t"], "date_of_birth": [dt.date(1990, 1, 2)] * 2})
+        >>> deterministic_edges(parties).select(KEY_COLUMNS).row(0)
+        ('a', '2', 'b', '1')
+    """
+    prepared = prepare_linkage_input(parties, placeholders=placeholders)
+    nodes = prepared.select("source", "record_id", "national_id_token", "dob").drop_nulls(
+        ["national_id_token", "dob"]
+    )
+    pairs = nodes.join(nodes, on=["national_id_token", "dob"], suffix="_r").rename(
+        {"source": "source_l", "record_id": "record_id_l"}
+    )
+    pairs = pairs.filter(
+        (pl.col("source_l") < pl.col("source_r"))
+        | ((pl.col("source_l") == pl.col("source_r")) & (pl.col("record_id_l") < pl.col("record_id_r")))
+    )
+    return pairs.select(
+        *KEY_COLUMNS,
+        match_probability=pl.lit(1.0, dtype=pl.Float64),
+        match_weight=pl.lit(None, dtype=pl.Float64),
+        match_reason=pl.lit(DETERMINISTIC_REASON),
+    ).sort(list(KEY_COLUMNS))

@@ -1,0 +1,241 @@
+"""Turn ``std_parties`` into Splink's input: one ``unique_id``, derived match columns, placeholders nulled.
+
+Placeholder values (a branch phone typed into hundreds of records, ``noemail@bank.com``, a default
+birth date, a junk SSN that survived tokenization) look like strong agreement to a model, so they
+are detected from the data and nulled before anything is compared: they are never evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from cdp.resolve.nicknames import with_first_name_groups
+
+log = logging.getLogger(__name__)
+
+#: Columns of the frame Splink sees, in order; every one is present even when a source lacks it.
+LINKAGE_COLUMNS: Mapping[str, pl.DataType] = {
+    "unique_id": pl.String(),
+    "source": pl.String(),
+    "record_id": pl.String(),
+    "first_name": pl.String(),
+    "first_name_groups": pl.List(pl.String()),
+    "last_name": pl.String(),
+    "dob": pl.String(),
+    "email": pl.String(),
+    "email_local": pl.String(),
+    "phone": pl.String(),
+    "address_line1": pl.String(),
+    "city": pl.String(),
+    "state": pl.String(),
+    "postcode": pl.String(),
+    "national_id_token": pl.String(),
+    "national_id_last4_token": pl.String(),
+}
+
+#: Party columns screened for placeholders; "address" is address_line1 within its postcode.
+PLACEHOLDER_COLUMNS: tuple[str, ...] = (
+    "national_id_token",
+    "national_id_last4_token",
+    "email",
+    "phone",
+    "date_of_birth",
+    "address",
+)
+
+
+@dataclass(frozen=True)
+class PlaceholderValues:
+    """Values per screened column that are shared by implausibly many records.
+
+    Attributes:
+        values: Column -> the placeholder values (text; dates as ISO strings, addresses as
+            ``line1|postcode``).
+        thresholds: Column -> the record count at or above which a value was called a placeholder.
+    """
+
+    values: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    thresholds: Mapping[str, int] = field(default_factory=dict)
+
+    def count(self) -> int:
+        """How many placeholder values were found over all columns."""
+        return sum(len(found) for found in self.values.values())
+
+    def of(self, column: str) -> list[str]:
+        """The placeholder values of one column, sorted (empty when none)."""
+        return sorted(self.values.get(column, frozenset()))
+
+
+def _screened_value(column: str) -> pl.Expr:
+    if column == "date_of_birth":
+        return pl.col("date_of_birth").cast(pl.String)
+    if column == "address":
+        return pl.concat_str([pl.col("address_line1"), pl.col("postcode")], separator="|")
+    return pl.col(column).cast(pl.String)
+
+
+def detect_placeholders(
+    parties: pl.DataFrame,
+    *,
+    columns: Sequence[str] = PLACEHOLDER_COLUMNS,
+    quantile: float = 0.99,
+    multiplier: float = 4.0,
+    min_records: int = 10,
+) -> PlaceholderValues:
+    """Find values shared by implausibly many records, column by column.
+
+    A real identifier is shared by one person's few records (and a household's, for phones and
+    addresses); its distribution of records per value has a short tail. The threshold is data
+    driven: ``multiplier`` times the ``quantile`` of records-per-value over the column's distinct
+    values, never below ``min_records``. Values at or above it are placeholders. The threshold
+    scales with the data, so a last-4 SSN token, naturally shared by ~N/10,000 records, is not
+    flagged while a default SSN typed into hundreds of records is.
+
+    Args:
+        parties: ``std_parties`` rows.
+        columns: Columns to screen (see ``PLACEHOLDER_COLUMNS``).
+        quantile: Quantile of records-per-value taken as the normal tail.
+        multiplier: How far above the normal tail a value must be shared.
+        min_records: Floor of the threshold, so small data sets flag nothing by accident.
+
+    Returns:
+        The placeholder values and each column's threshold. Values are never logged.
+
+    Example:
+        >>> frame = pl.DataFrame({"email": ["x@bank.com"] * 12 + [f"p{i}@m.com" for i in range(500)]})
+        >>> detect_placeholders(frame, columns=("email",)).of("email")
+        ['x@bank.com']
+    """
+    values: dict[str, frozenset[str]] = {}
+    thresholds: dict[str, int] = {}
+    for column in columns:
+        needed = ("address_line1", "postcode") if column == "address" else (column,)
+        if any(name not in parties.columns for name in needed):
+            continue
+        counts = (
+            parties.select(value=_screened_value(column)).drop_nulls().group_by("value").agg(records=pl.len())
+        )
+        if counts.is_empty():
+            continue
+        tail = counts["records"].quantile(quantile, interpolation="higher")
+        threshold = max(min_records, math.ceil(multiplier * float(tail or 1)))
+        found = counts.filter(pl.col("records") >= threshold)["value"].to_list()
+        thresholds[column] = threshold
+        if found:
+            values[column] = frozenset(found)
+            log.info("placeholders: column=%s values=%d threshold=%d", column, len(found), threshold)
+    return PlaceholderValues(values=values, thresholds=thresholds)
+
+
+def _null_placeholders(frame: pl.DataFrame, placeholders: PlaceholderValues) -> pl.DataFrame:
+    replacements: list[pl.Expr] = []
+    for column in ("national_id_token", "national_id_last4_token", "email", "phone", "date_of_birth"):
+        found = placeholders.of(column)
+        if found:
+            replacements.append(
+                pl.when(_screened_value(column).is_in(found))
+                .then(None)
+                .otherwise(pl.col(column))
+                .alias(column)
+            )
+    addresses = placeholders.of("address")
+    if addresses:
+        replacements.append(
+            pl.when(_screened_value("address").is_in(addresses))
+            .then(None)
+            .otherwise(pl.col("address_line1"))
+            .alias("address_line1")
+        )
+    return frame.with_columns(replacements) if replacements else frame
+
+
+def _blank_to_null(column: str) -> pl.Expr:
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(text == "").then(None).otherwise(text).alias(column)
+
+
+def prepare_linkage_input(
+    parties: pl.DataFrame, *, placeholders: PlaceholderValues | None = None
+) -> pl.DataFrame:
+    """Build Splink's input frame from ``std_parties``.
+
+    ``unique_id`` is ``source || ':' || record_id``. Derived columns: the first-name alias group
+    (nicknames), the birth date as ``YYYY-MM-DD`` text (so typo and day/month-swap levels can
+    compare digits) and the e-mail's local part. When a source maps only ``full_name``, first
+    and last names come from its first and last tokens. Placeholder values are nulled first.
+
+    Args:
+        parties: ``std_parties`` rows (extra or missing optional columns are fine).
+        placeholders: Values to null; detected from ``parties`` when None.
+
+    Returns:
+        A frame with exactly ``LINKAGE_COLUMNS``, sorted by ``unique_id``.
+
+    Example:
+        >>> parties = pl.DataFrame({"source": ["core"], "record_id": ["7"], "first_name": ["bill"]})
+        >>> prepare_linkage_input(parties).select("unique_id", "first_name_groups").row(0)
+        ('core:7', ['bill', 'robert', 'will', 'william', 'willis'])
+    """
+    missing = [
+        name
+        for name in (
+            "first_name",
+            "last_name",
+            "full_name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "address_line1",
+            "city",
+            "state",
+            "postcode",
+            "national_id_token",
+            "national_id_last4_token",
+        )
+        if name not in parties.columns
+    ]
+    frame = parties.with_columns([pl.lit(None, dtype=pl.String).alias(name) for name in missing])
+    frame = frame.with_columns(
+        [
+            _blank_to_null(name)
+            for name in (
+                "first_name",
+                "last_name",
+                "full_name",
+                "email",
+                "phone",
+                "address_line1",
+                "city",
+                "state",
+                "postcode",
+                "national_id_token",
+                "national_id_last4_token",
+            )
+        ]
+        + [pl.col("date_of_birth").cast(pl.Date, strict=False)]
+    )
+    if placeholders is None:
+        placeholders = detect_placeholders(frame)
+    frame = _null_placeholders(frame, placeholders)
+    full_tokens = pl.col("full_name").str.split(" ")
+    frame = frame.with_columns(
+        first_name=pl.coalesce(pl.col("first_name"), full_tokens.list.first()),
+        last_name=pl.coalesce(
+            pl.col("last_name"),
+            pl.when(full_tokens.list.len() > 1).then(full_tokens.list.last()).otherwise(None),
+        ),
+    )
+    frame = with_first_name_groups(frame)
+    frame = frame.with_columns(
+        unique_id=pl.concat_str([pl.col("source"), pl.col("record_id")], separator=":"),
+        dob=pl.col("date_of_birth").dt.to_string("%Y-%m-%d"),
+        email_local=pl.col("email").str.split("@").list.first(),
+    )
+    return frame.select([pl.col(name).cast(dtype) for name, dtype in LINKAGE_COLUMNS.items()]).sort(
+        "unique_id"
+    )

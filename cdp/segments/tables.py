@@ -1,0 +1,30 @@
+"""Documentation of the table the segments stage publishes (for docs/data_dictionary.md)."""
+
+from __future__ import annotations
+
+from cdp.schemas.docs import TableDoc
+
+TABLE_DOCS: tuple[TableDoc, ...] = (
+    TableDoc(
+        name="segment_membership",
+        description=(
+            "Who is in each declared segment and since when, kept across runs. A stay opens when a "
+            "customer first meets a segment version's rule and closes on the first run they no longer "
+            "do; leaving and coming back opens a new stay. A new rule version starts new stays. Current "
+            "members are the rows with no exit date; `cdp segments explain` shows why."
+        ),
+        grain="one row per stay of a customer in a segment version",
+        columns={
+            "segment": "Segment name, as declared in the segments YAML.",
+            "segment_version": "Version of the segment's definition under which the customer qualified.",
+            "customer_id": "The customer (customer_360.customer_id).",
+            "entered_on": "As-of date of the run on which the customer entered.",
+            "exited_on": (
+                "As-of date of the run on which the customer no longer qualified; null while a member."
+            ),
+            "entered_run_id": "Run that recorded the entry.",
+            "exited_run_id": "Run that recorded the exit; null while a member.",
+        },
+        contains_pii=False,
+    ),
+)

@@ -1,0 +1,121 @@
+"""The DuckDB half of a publish: one transaction that swaps every table, view and masked view.
+
+Tables load from Arrow (the Polars frame is registered, not inserted row by row). The transaction
+also appends the ``_cdp_publish_log`` row naming the Parquet snapshot prepared for it, so the log's
+last row always says which snapshot matches DuckDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import duckdb
+import polars as pl
+
+from cdp.storage.faults import fault_point
+from cdp.storage.masking import MASKED_PREFIX, masked_view_name, masked_view_sql, quote
+from cdp.storage.warehouse import PUBLISH_LOG, _table_names, table_columns
+
+if TYPE_CHECKING:
+    from cdp.storage.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+
+def commit_publish(
+    warehouse: Warehouse,
+    tables: Mapping[str, pl.DataFrame],
+    *,
+    seq: int,
+    run_id: str,
+    snapshot: str,
+    views: Mapping[str, str],
+    dropped: tuple[str, ...],
+    rows: Mapping[str, int],
+    replace_all: bool,
+) -> tuple[str, ...]:
+    """Swap ``tables`` (and views, masked views, the publish-log row) into DuckDB in one transaction.
+
+    On any error the transaction rolls back and DuckDB keeps the previous version of everything.
+    The CHECKPOINT after COMMIT folds the WAL into the file; its failure does not undo the publish.
+
+    Returns:
+        The masked views now in the warehouse.
+    """
+    connection = warehouse.connect(read_only=False)
+    try:
+        connection.execute("BEGIN TRANSACTION")
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS main.{PUBLISH_LOG} "
+            "(seq BIGINT, run_id VARCHAR, published_at TIMESTAMP, snapshot VARCHAR, table_rows VARCHAR)"
+        )
+        existing_views = set(_view_names(connection))
+        for name in sorted(tables):
+            if name in existing_views:
+                connection.execute(f"DROP VIEW main.{quote(name)}")
+            connection.register("_cdp_incoming", tables[name])
+            connection.execute(f"CREATE OR REPLACE TABLE main.{quote(name)} AS SELECT * FROM _cdp_incoming")
+            connection.unregister("_cdp_incoming")
+            fault_point("duckdb")
+        for name in dropped:
+            connection.execute(f"DROP TABLE main.{quote(name)}")
+        if replace_all:
+            for name in existing_views - set(views):
+                connection.execute(f"DROP VIEW IF EXISTS main.{quote(name)}")
+        for name, sql in views.items():
+            connection.execute(f"CREATE OR REPLACE VIEW main.{quote(name)} AS {sql}")
+        masked = _refresh_masked_views(connection)
+        connection.execute(
+            f"INSERT INTO main.{PUBLISH_LOG} VALUES (?, ?, ?, ?, ?)",
+            [
+                seq,
+                run_id,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                snapshot,
+                json.dumps(dict(sorted(rows.items()))),
+            ],
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        _rollback_quietly(connection)
+        connection.close()
+        raise
+    try:
+        # Folding the WAL into the file now keeps readers from replaying it; the commit is durable either way.
+        connection.execute("CHECKPOINT")
+    except duckdb.Error as error:
+        log.warning("checkpoint after publish failed (the publish is committed): %s", type(error).__name__)
+    finally:
+        connection.close()
+    return masked
+
+
+def _refresh_masked_views(connection: duckdb.DuckDBPyConnection) -> tuple[str, ...]:
+    tables = _table_names(connection)
+    wanted = {masked_view_name(name): name for name in tables}
+    for view in _view_names(connection):
+        if view.startswith(MASKED_PREFIX) and view not in wanted:
+            connection.execute(f"DROP VIEW main.{quote(view)}")
+    for view, table in wanted.items():
+        sql = masked_view_sql(f"main.{quote(table)}", table_columns(connection, table))
+        connection.execute(f"CREATE OR REPLACE VIEW main.{quote(view)} AS {sql}")
+    return tuple(sorted(wanted))
+
+
+def _view_names(connection: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = connection.execute(
+        "SELECT view_name FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND NOT internal"
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _rollback_quietly(connection: duckdb.DuckDBPyConnection) -> None:
+    try:
+        connection.execute("ROLLBACK")
+    except duckdb.Error:
+        log.debug("rollback after a failed publish found no open transaction")

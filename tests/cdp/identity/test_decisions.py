@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from cdp.errors import ConfigError
+from cdp.identity import DECISION_COLUMNS, load_decisions
+
+HEADER = "decision,source_l,record_id_l,source_r,record_id_r,decided_by,decided_at,reason\n"
+
+
+def test_missing_file_means_no_decisions(tmp_path):
+    for path in (None, tmp_path / "absent.csv"):
+        decisions = load_decisions(path)
+        assert decisions.must_link.is_empty() and decisions.cannot_link.is_empty()
+        assert decisions.must_link.schema == pl.Schema(DECISION_COLUMNS)
+
+
+def test_pairs_are_oriented_and_the_latest_decision_wins(tmp_path):
+    path = tmp_path / "decisions.csv"
+    path.write_text(
+        HEADER
+        + "must_link,card,9,core,1,ana,2025-01-02,same passport\n"
+        + "cannot_link,core,5,core,6,ana,2025-01-02T10:00:00Z,twins\n"
+        # A later decision on the same pair (written the other way round) replaces the first.
+        + "cannot_link,core,1,card,9,bo,2025-02-01,passport was forged\n"
+    )
+
+    decisions = load_decisions(path)
+
+    assert decisions.must_link.is_empty()
+    assert_frame_equal(
+        decisions.cannot_link,
+        pl.DataFrame(
+            {
+                "source_l": ["card", "core"],
+                "record_id_l": ["9", "5"],
+                "source_r": ["core", "core"],
+                "record_id_r": ["1", "6"],
+                "decided_by": ["bo", "ana"],
+                "decided_at": [dt.datetime(2025, 2, 1), dt.datetime(2025, 1, 2, 10)],
+                "reason": ["passport was forged", "twins"],
+            },
+            schema=dict(DECISION_COLUMNS),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ("merge,core,1,core,2,ana,2025-01-02,x", "column decision"),
+        ("must_link,core,,core,2,ana,2025-01-02,x", "column record_id_l is empty"),
+        ("must_link,core,1,core,2,,2025-01-02,x", "column decided_by is empty"),
+        ("must_link,core,1,core,2,ana,yesterday,x", "column decided_at"),
+        ("must_link,core,1,core,2,ana,2025-01-02,", "column reason is empty"),
+        ("cannot_link,core,1,core,1,ana,2025-01-02,x", "itself"),
+    ],
+)
+def test_bad_rows_name_the_file_and_line(tmp_path, row, problem):
+    path = tmp_path / "decisions.csv"
+    path.write_text(HEADER + "must_link,core,7,core,8,ana,2025-01-02,ok\n" + row + "\n")
+
+    with pytest.raises(ConfigError, match=rf"decisions.csv: line 3: .*{problem}"):
+        load_decisions(path)
+
+
+def test_missing_columns_are_reported(tmp_path):
+    path = tmp_path / "decisions.csv"
+    path.write_text("decision,source_l,record_id_l\nmust_link,core,1\n")
+
+    with pytest.raises(ConfigError, match="line 1: missing column.*source_r"):
+        load_decisions(path)
