@@ -1,7 +1,5 @@
 """Jobs, the daily schedule and the sensor that notices new extracts landing in a source path."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from assets.resources import SourcesResource

@@ -3,8 +3,6 @@
 The gates are blocking: a failure stops every downstream asset, so nothing bad is published.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 import polars as pl
 

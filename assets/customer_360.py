@@ -1,7 +1,5 @@
 """The customer 360: golden records with lineage, holdings, engagement, consent and households."""
 
-from __future__ import annotations
-
 import dagster as dg
 import polars as pl
 
@@ -13,7 +11,6 @@ GROUP = "customer_360"
 
 @dg.multi_asset(
     group_name=GROUP,
-    kinds={"polars"},
     outs={
         "customer_360": dg.AssetOut(description="One row per customer: golden record, holdings, engagement."),
         "customer_attribute_lineage": dg.AssetOut(description="Which source record supplied each golden value."),

@@ -1,7 +1,5 @@
 """Dagster definitions for cdp. The environment is chosen once, here, by ``build_defs``."""
 
-from __future__ import annotations
-
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -9,7 +7,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets import automation, checks, customer_360, features, ingest, publish, resolve, segments
+from assets import automation, checks, customer_360, features, ingest, publish, resolve, segments, standardize
 from assets.resources import (
     DuckDBLinkageBackend,
     RunOptions,
@@ -64,7 +62,7 @@ def build_defs(
     if env not in RESOURCES_BY_ENV:
         raise ValueError(f"unknown environment {env!r}; expected one of {', '.join(ENVIRONMENTS)}")
     resources = RESOURCES_BY_ENV[env](str(config_path), str(warehouse_dir), run_options or RunOptions())
-    stage_modules = (ingest, resolve, customer_360, features, segments, publish)
+    stage_modules = (ingest, standardize, resolve, customer_360, features, segments, publish)
     return dg.Definitions(
         assets=[asset for module in stage_modules for asset in dg.load_assets_from_modules([module])],
         asset_checks=checks.ALL_CHECKS,

@@ -1,7 +1,5 @@
 """Point-in-time customer features and life-event signals for decisioning."""
 
-from __future__ import annotations
-
 import dagster as dg
 import polars as pl
 
@@ -13,7 +11,6 @@ GROUP = "features"
 
 @dg.multi_asset(
     group_name=GROUP,
-    kinds={"polars"},
     outs={
         "customer_features": dg.AssetOut(description="One row per customer: cash-flow, risk and relationship features."),
         "customer_life_events": dg.AssetOut(description="Detected life events with their date and evidence."),

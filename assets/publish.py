@@ -1,7 +1,5 @@
 """The one atomic publish: every staged table of the run swaps into the warehouse together."""
 
-from __future__ import annotations
-
 import dagster as dg
 import polars as pl
 

@@ -1,7 +1,5 @@
 """Identity resolution: the trained Splink model, scored edges, and stable customer clusters."""
 
-from __future__ import annotations
-
 import dagster as dg
 import polars as pl
 
@@ -52,7 +50,6 @@ def identity_edges(
 
 @dg.multi_asset(
     group_name=GROUP,
-    kinds={"polars"},
     outs={
         "identity_clusters": dg.AssetOut(description="One row per accepted party record with its stable customer_id."),
         "identity_changes": dg.AssetOut(description="Append-only log of identity events per run."),

@@ -1,7 +1,5 @@
 """Dagster resources: thin configurable handles on the cdp library, one set per environment."""
 
-from __future__ import annotations
-
 import datetime as dt
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -52,7 +50,7 @@ class RunOptions(dg.ConfigurableResource):
     retrain: bool = False
     full_refresh: bool = False
     as_of: str | None = None
-    match_threshold: float = 0.9
+    match_threshold: float = 0.8
     max_cluster_size: int = 20
 
     def as_of_date(self) -> dt.date:

@@ -1,7 +1,5 @@
 """Run the whole asset graph in-process for ``cdp run``, with live progress and friendly errors."""
 
-from __future__ import annotations
-
 import logging
 import os
 import shutil
@@ -35,7 +33,7 @@ class _ProgressHandler(logging.Handler):
         self.callback = callback
 
     def emit(self, record: logging.LogRecord) -> None:
-        event = getattr(getattr(record, "dagster_meta", None), "dagster_event", None)
+        event = getattr(record, "dagster_event", None)
         if event is not None and event.step_key and event.event_type_value in _STEP_EVENTS:
             self.callback(event.step_key, _STEP_EVENTS[event.event_type_value])
 
@@ -92,7 +90,17 @@ def run_pipeline(
 
 
 def _first_error(result: dg.ExecuteInProcessResult) -> str:
-    """The user-facing message of the first failure: a CdpError's own text, else the root cause."""
+    """The user-facing message of the first failure: failed quality checks with what failed, else a
+    CdpError's own text, else the root cause."""
+    failed_checks = [
+        event.asset_check_evaluation_data
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.asset_check_evaluation_data.passed
+    ]
+    if failed_checks:
+        return "blocking data-quality checks failed, nothing was published:\n" + "\n".join(
+            f"  {check.check_name}: {_metadata_text(check.metadata.get('sample'))}" for check in failed_checks
+        )
     cdp_error_names = {cls.__name__ for cls in _all_subclasses(CdpError)}
     for event in result.all_events:
         if event.event_type_value != "STEP_FAILURE" or event.step_failure_data is None:
@@ -102,15 +110,12 @@ def _first_error(result: dg.ExecuteInProcessResult) -> str:
             error = error.cause
         if error is not None:
             return f"{event.step_key}: {error.message.strip()}"
-    failed_checks = [
-        event.asset_check_evaluation_data.check_name
-        for event in result.all_events
-        if event.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not event.asset_check_evaluation_data.passed
-    ]
-    if failed_checks:
-        return "blocking data-quality checks failed: " + ", ".join(failed_checks)
     return "the run failed; see the Dagster event log"
+
+
+def _metadata_text(value: object) -> str:
+    text = getattr(value, "value", value)
+    return str(text).replace("\n", "\n    ") if text is not None else "see the Dagster event log"
 
 
 def _all_subclasses(cls: type) -> set[type]:

@@ -1,7 +1,5 @@
 """Segment membership, with entry and exit history across runs."""
 
-from __future__ import annotations
-
 import dagster as dg
 import polars as pl
 

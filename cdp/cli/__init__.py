@@ -53,11 +53,30 @@ def main() -> None:
         level=os.environ.get("CDP_LOG_LEVEL", "WARNING").upper(),
         format="%(levelname)s %(name)s: %(message)s",
     )
+    code = 0
     try:
         app()
     except CdpError as error:
         Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
-        sys.exit(2)
+        code = 2
+    except SystemExit as exit_:
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
+        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    _exit_quietly(code)
+
+
+def _exit_quietly(code: int) -> None:
+    """Exit without the interpreter's final teardown.
+
+    DuckDB's nanobind bindings print hundreds of "leaked instance" lines at shutdown when Dagster
+    or Great Expectations still hold a reference to a closed connection. Every write is committed
+    and every file closed by now, so the teardown only adds that noise.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

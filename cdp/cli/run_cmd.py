@@ -19,6 +19,11 @@ from cdp.errors import CdpError
 
 DEFAULT_CONFIG = Path("data/sample/sources.yaml")
 DEFAULT_WAREHOUSE = Path("warehouse")
+#: The ingest step yields all of these together, so training must select every one of them.
+TRAINING_INPUTS = (
+    "raw_parties", "raw_accounts", "raw_account_holders", "raw_transactions", "raw_events", "raw_consents",
+    "rejects", "ingest_reconciliation",
+)
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Source config YAML (parties, accounts, transactions, ...).")
@@ -87,7 +92,7 @@ def register(app: typer.Typer) -> None:
         _execute(
             config=config,
             warehouse=warehouse,
-            selection=["raw_parties", "std_parties", "linkage_model", "rejects", "ingest_reconciliation"],
+            selection=[*TRAINING_INPUTS, "std_parties", "linkage_model"],
             retrain=True,
         )
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
         ingest_sources,
         ingest_transactions,
         map_sources,
+        standardize_frame,
+        standardize_mapped,
     )
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "ingest_sources",
     "ingest_transactions",
     "map_sources",
+    "standardize_frame",
+    "standardize_mapped",
 ]
 
 

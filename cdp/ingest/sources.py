@@ -198,27 +198,32 @@ def map_sources(
     )
 
 
-def standardize_mapped(mapped: MappedSources) -> IngestResult:
-    """Apply :mod:`cdp.standardize` to every mapped frame (empty kinds become empty tables)."""
+_STANDARDIZED_CONTRACTS = {
+    "parties": CANONICAL["parties"],
+    "accounts": CANONICAL["accounts"],
+    "account_holders": ACCOUNT_HOLDER_COLUMNS,
+    "transactions": CANONICAL["transactions"],
+    "events": CANONICAL["events"],
+    "consents": CANONICAL["consents"],
+}
+
+
+def standardize_frame(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Standardize one mapped table (``parties``, ``accounts``, ...); an empty one stays empty."""
     import cdp.standardize as standardize
 
-    contracts = {
-        "parties": CANONICAL["parties"],
-        "accounts": CANONICAL["accounts"],
-        "account_holders": ACCOUNT_HOLDER_COLUMNS,
-        "transactions": CANONICAL["transactions"],
-        "events": CANONICAL["events"],
-        "consents": CANONICAL["consents"],
-    }
-    frames = {}
-    for name in FRAME_NAMES:
-        frame: pl.DataFrame = getattr(mapped, name)
-        if frame.height == 0:
-            frames[name] = empty_frame(contracts[name])
-        else:
-            frames[name] = getattr(standardize, f"standardize_{name}")(frame)
+    if name not in _STANDARDIZED_CONTRACTS:
+        raise ValueError(f"unknown table {name!r}; expected one of {FRAME_NAMES}")
+    if frame.height == 0:
+        return empty_frame(_STANDARDIZED_CONTRACTS[name])
+    standardized: pl.DataFrame = getattr(standardize, f"standardize_{name}")(frame)
+    return standardized
+
+
+def standardize_mapped(mapped: MappedSources) -> IngestResult:
+    """Apply :mod:`cdp.standardize` to every mapped frame (empty kinds become empty tables)."""
     return IngestResult(
-        **frames,
+        **{name: standardize_frame(name, getattr(mapped, name)) for name in FRAME_NAMES},
         rejects=mapped.rejects,
         reconciliation=mapped.reconciliation,
         summaries=mapped.summaries,

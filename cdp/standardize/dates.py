@@ -7,6 +7,8 @@ outside 1800-2200 (``0001-01-01``, ``9999-12-31`` "no date" sentinels) are null 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from cdp.standardize._text import Stage, staged
@@ -156,3 +158,22 @@ def parsed_datetime(
         ],
         return_dtype=pl.Datetime("us"),
     )
+
+
+#: Dates that source systems key in when the real date of birth is unknown.
+PLACEHOLDER_BIRTH_DATES = (dt.date(1900, 1, 1), dt.date(1899, 12, 31), dt.date(1901, 1, 1), dt.date(9999, 12, 31))
+#: Earlier dates of birth are data-entry defaults, not people: nobody alive was born before this.
+EARLIEST_BIRTH_DATE = dt.date(1901, 1, 2)
+
+
+def plausible_birth_date(col: str | pl.Expr) -> pl.Expr:
+    """Null a date of birth that is a placeholder or impossibly old, so it never counts as evidence.
+
+    Example:
+        >>> frame = pl.DataFrame({"dob": [dt.date(1900, 1, 1), dt.date(1985, 3, 4)]})
+        >>> frame.select(plausible_birth_date("dob"))["dob"].to_list()
+        [None, datetime.date(1985, 3, 4)]
+    """
+    expr = pl.col(col) if isinstance(col, str) else col
+    implausible = expr.is_in(PLACEHOLDER_BIRTH_DATES) | (expr < EARLIEST_BIRTH_DATE)
+    return pl.when(~implausible).then(expr)

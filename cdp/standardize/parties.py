@@ -11,6 +11,7 @@ from cdp.schemas.canonical import PARTY_COLUMNS, conform
 from cdp.standardize import _columns as c
 from cdp.standardize.addresses import normalized_address, normalized_city, normalized_postcode
 from cdp.standardize.emails import normalized_email
+from cdp.standardize.dates import plausible_birth_date
 from cdp.standardize.names import joined_name, normalized_name, split_full_name
 from cdp.standardize.phones import e164_phone
 from cdp.standardize.regions import normalized_country, normalized_state
@@ -65,7 +66,8 @@ def standardize_parties(mapped: pl.DataFrame) -> pl.DataFrame:
     last", derived from the parts when the source has no full name); email lower-case without
     ``+tag``; phone E.164; address lines and city with USPS abbreviations; state a 2-letter code;
     postcode a 5-digit ZIP (upper-case local code outside ZIP countries); country ISO alpha-2,
-    ``US`` when missing; dates parsed; flags boolean. Invalid values become null; rows are never
+    ``US`` when missing; dates parsed (placeholder dates of birth such as 1900-01-01 become null);
+    flags boolean. Invalid values become null; rows are never
     dropped. National ID tokens pass through unchanged.
 
     Args:
@@ -109,7 +111,7 @@ def standardize_parties(mapped: pl.DataFrame) -> pl.DataFrame:
                 if "full_name" in frame.columns
                 else pl.lit(None, dtype=_SPLIT_DTYPE).alias(_SPLIT)
             ),
-            c.date(frame, "date_of_birth"),
+            plausible_birth_date(c.date(frame, "date_of_birth")).alias("date_of_birth"),
             _text_field(frame, "email", normalized_email),
             _text_field(frame, "phone", e164_phone),
             _text_field(frame, "address_line1", normalized_address),

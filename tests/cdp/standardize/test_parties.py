@@ -169,3 +169,15 @@ def test_logs_counts_not_values(caplog: pytest.LogCaptureFixture) -> None:
     assert caplog.records, "standardize_parties should log its row count"
     logged = " ".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records).lower()
     assert "zebedee" not in logged
+
+
+def test_placeholder_dates_of_birth_become_null_and_real_ones_survive() -> None:
+    mapped = pl.DataFrame(
+        {
+            "source": ["core"] * 4,
+            "record_id": ["1", "2", "3", "4"],
+            "date_of_birth": ["01/01/1900", "1899-12-31", "1850-05-05", "1901-01-02"],
+        }
+    )
+    births = standardize_parties(mapped)["date_of_birth"].to_list()
+    assert births == [None, None, None, dt.date(1901, 1, 2)]
