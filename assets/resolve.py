@@ -1,11 +1,22 @@
 """Identity resolution: the trained Splink model, scored edges, and stable customer clusters."""
 
+import datetime as dt
+
 import dagster as dg
 import polars as pl
 
 from assets.resources import LinkageBackend, RunOptions, SourcesResource, WarehouseResource
 from cdp.identity import ClusteringPolicy, cluster_records, load_decisions
-from cdp.pipeline import identity_state_from_warehouse, load_or_train_model, score_edges, stable_identity
+from cdp.config import load_config
+from cdp.pipeline import (
+    erased_customers,
+    identity_state_from_warehouse,
+    load_or_train_model,
+    previous_table,
+    score_edges,
+    stable_identity,
+)
+from cdp.privacy.erasure import load_erasure_register
 
 GROUP = "resolve"
 
@@ -79,3 +90,20 @@ def identity(
     )
     context.add_output_metadata({"customers": state.clusters["customer_id"].n_unique()}, output_name="identity_clusters")
     return state.clusters, state.changes, state.merged_into, clustered.review_queue
+
+
+@dg.asset(name="erased_customers", group_name=GROUP, kinds={"polars"})
+def erased_customer_ids(
+    context: dg.AssetExecutionContext, sources: SourcesResource, warehouse: WarehouseResource
+) -> dg.Output[pl.DataFrame]:
+    """Customers named by the erasure register: excluded from every export and segment list for good."""
+    published = warehouse.warehouse()
+    register = load_erasure_register(load_config(sources.config_file()).erasure_register_path)
+    erased = erased_customers(
+        erased_keys=register.erased_keys,
+        previous_clusters=previous_table(published, "identity_clusters"),
+        previous_erased=previous_table(published, "erased_customers"),
+        run_id=context.run_id,
+        run_time=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    )
+    return dg.Output(erased, metadata={"erased_customers": erased.height, "register_requests": len(register)})

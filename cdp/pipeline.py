@@ -55,6 +55,7 @@ PUBLISHED_TABLES: tuple[str, ...] = (
     "customer_features",
     "customer_life_events",
     "segment_membership",
+    "erased_customers",
 )
 
 
@@ -178,6 +179,41 @@ def stable_identity(
     return assign_stable_ids(
         assignments, previous, run_id=run_id, run_time=run_time or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     )
+
+
+def erased_customers(
+    *,
+    erased_keys: pl.DataFrame,
+    previous_clusters: pl.DataFrame | None,
+    previous_erased: pl.DataFrame | None,
+    run_id: str,
+    run_time: dt.datetime,
+) -> pl.DataFrame:
+    """Customers that held a record named in the erasure register, accumulated across runs.
+
+    Ingestion drops an erased record before resolution, so the link from the record to its customer
+    exists only in the previously published ``identity_clusters``; keeping the customer ID here (an
+    opaque ID, no PII) lets exports exclude the person for good, even if another of their records
+    is still on file.
+    """
+    from cdp.schemas.canonical import ERASED_CUSTOMER_COLUMNS, conform, empty_frame
+
+    earlier = empty_frame(ERASED_CUSTOMER_COLUMNS) if previous_erased is None else conform(
+        previous_erased, ERASED_CUSTOMER_COLUMNS
+    )
+    if previous_clusters is None or erased_keys.is_empty():
+        return earlier.sort("customer_id")
+    found = (
+        previous_clusters.join(erased_keys.select("source", "record_id"), on=["source", "record_id"], how="semi")
+        .group_by("customer_id")
+        .agg(erased_records=pl.len().cast(pl.Int64))
+        .join(earlier.select("customer_id"), on="customer_id", how="anti")
+        .with_columns(
+            first_erased_run_id=pl.lit(run_id, dtype=pl.String),
+            first_erased_at=pl.lit(run_time, dtype=pl.Datetime("us")),
+        )
+    )
+    return pl.concat([earlier, conform(found, ERASED_CUSTOMER_COLUMNS)]).sort("customer_id")
 
 
 def contract_failures(table: str, frame: pl.DataFrame) -> list[str]:

@@ -13,6 +13,24 @@ _PAIR = {
 
 TABLE_DOCS: tuple[TableDoc, ...] = (
     TableDoc(
+        name="identity_edges",
+        description=(
+            "Scored record pairs: every pair the blocking rules compared whose Splink match probability "
+            "reaches the review band's floor, plus the deterministic links (same national-ID token and "
+            "same date of birth). The per-comparison columns explain each score: their match weights "
+            "plus the prior sum to match_weight. `cdp explain` prints the same for any pair."
+        ),
+        grain="One row per record pair, the smaller record key on the left.",
+        columns={
+            **_PAIR,
+            "match_probability": "Splink match probability (1.0 for a deterministic link).",
+            "match_weight": "Total match weight (log2 Bayes factor), prior included.",
+            "match_reason": "null = model score; national_id_and_dob = deterministic link.",
+            "mw_*": "Match weight of one comparison of the model (e.g. mw_first_name).",
+            "gamma_*": "Comparison level of one comparison (-1 = a value missing, 0 = all other, higher = closer).",
+        },
+    ),
+    TableDoc(
         name="identity_clusters",
         description=(
             "Which customer each accepted party record belongs to. customer_id is persistent and opaque: "

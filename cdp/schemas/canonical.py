@@ -167,6 +167,15 @@ CLUSTER_COLUMNS: Mapping[str, pl.DataType] = {
     "customer_id": pl.String(),
 }
 
+#: erased_customers: customer IDs that held a record named in the erasure register. Kept (IDs are
+#: opaque, no PII) so that no export or segment can ever reach the person again.
+ERASED_CUSTOMER_COLUMNS: Mapping[str, pl.DataType] = {
+    "customer_id": pl.String(),
+    "erased_records": pl.Int64(),
+    "first_erased_run_id": pl.String(),
+    "first_erased_at": pl.Datetime("us"),
+}
+
 
 def conform(frame: pl.DataFrame, columns: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """Return ``frame`` with exactly ``columns``, in order, cast to their dtypes.

@@ -7,6 +7,7 @@ is listed as "(undocumented)" so the gap shows.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import logging
 import pkgutil
@@ -169,6 +170,16 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+def _column_description(described: dict[str, str], column: str) -> str:
+    """A column's description; keys with ``*`` (``mw_*``) describe model-dependent column families."""
+    if column in described:
+        return described[column]
+    return next(
+        (text for pattern, text in described.items() if "*" in pattern and fnmatch.fnmatchcase(column, pattern)),
+        UNDOCUMENTED,
+    )
+
+
 def _table_section(
     name: str, doc: TableDoc | None, columns: list[tuple[str, str]], *, masked: bool = True
 ) -> list[str]:
@@ -185,9 +196,9 @@ def _table_section(
         lines.append(f"- **Masked view:** `{masked_view_name(name)}`")
     lines += ["", "| column | type | PII | description |", "|---|---|---|---|"]
     for column, data_type in columns:
-        description = _cell(described.get(column, UNDOCUMENTED))
+        description = _cell(_column_description(described, column))
         lines.append(f"| `{column}` | {data_type} | {pii.get(column, '')} | {description} |")
-    stale = sorted(set(described) - {column for column, _ in columns})
+    stale = sorted(set(described) - {column for column, _ in columns} - {key for key in described if "*" in key})
     if stale:
         lines += ["", f"Documented but not published: {', '.join(f'`{column}`' for column in stale)}."]
     if masked:

@@ -1,0 +1,169 @@
+"""Descriptions of the ingestion tables and ``erased_customers`` (for docs/data_dictionary.md)."""
+
+from __future__ import annotations
+
+from cdp.schemas.docs import TableDoc
+
+_PROVENANCE = {
+    "source": "Config entry (source name) the row was read from.",
+    "source_file": "Extract file, relative to the source config.",
+    "source_row": "1-based line (csv, header = line 1) or row number (parquet) in that file.",
+}
+
+TABLE_DOCS: tuple[TableDoc, ...] = (
+    TableDoc(
+        name="std_parties",
+        description=(
+            "Canonical party records from every party source. Names are lower-case ASCII without "
+            "punctuation, email lower-case, phone E.164, addresses with USPS abbreviations; placeholder "
+            "dates of birth (1900-01-01) are null. Raw national IDs never appear: only keyed HMAC tokens."
+        ),
+        grain="One row per accepted party record (source, record_id) after upserts, deletions and erasure.",
+        columns={
+            **_PROVENANCE,
+            "record_id": "The record's key in its source (the config's record_id column).",
+            "source_system": "core | card | mortgage | digital (the system the source belongs to).",
+            "first_name": "Normalized first (given) name.",
+            "middle_name": "Normalized middle name or initial.",
+            "last_name": "Normalized last (family) name.",
+            "full_name": "first middle last, normalized.",
+            "date_of_birth": "Date of birth; null when missing, invalid or a placeholder.",
+            "email": "Lower-case email without +tag.",
+            "phone": "Phone in E.164 (+15551234567).",
+            "address_line1": "Street line, normalized.",
+            "address_line2": "Unit / apartment line, normalized.",
+            "city": "City, normalized.",
+            "state": "Two-letter state code.",
+            "postcode": "5-digit ZIP (other countries: upper-case local code).",
+            "country": "ISO 3166 alpha-2 country code.",
+            "national_id_token": "HMAC token of the full national ID (never the ID itself); null if invalid.",
+            "national_id_last4_token": "HMAC token of the national ID's last 4 digits (mortgage system).",
+            "customer_since": "When the source says the relationship began.",
+            "updated_at": "Last maintenance date of the record in its source.",
+            "is_deceased": "The source flags the person as deceased.",
+            "do_not_contact": "The source flags the person as do-not-contact.",
+        },
+        contains_pii=True,
+    ),
+    TableDoc(
+        name="std_accounts",
+        description="Product accounts of every line of business, with balances, limits and delinquency.",
+        grain="One row per account (source, account_id).",
+        columns={
+            **_PROVENANCE,
+            "account_id": "The account's key in its source.",
+            "source_system": "core | card | mortgage.",
+            "product_family": "deposit | card | mortgage | loan.",
+            "product_type": "checking | savings | cd | credit_card | fixed_30 ...",
+            "currency": "ISO 4217 currency code.",
+            "balance": "Current balance (cards and loans: amount owed).",
+            "credit_limit": "Card credit limit.",
+            "principal": "Original loan principal.",
+            "interest_rate": "Interest rate in percent.",
+            "term_months": "Loan term in months.",
+            "days_past_due": "Days past due (cards) or in arrears (mortgages); 0 when current.",
+            "opened_date": "Date the account was opened.",
+            "closed_date": "Date the account was closed; null while open.",
+            "status": "open | closed | charged_off ...",
+        },
+    ),
+    TableDoc(
+        name="std_account_holders",
+        description="Which party record holds which account, and in what role.",
+        grain="One row per (account, party record, role).",
+        columns={
+            "account_source": "Source of the account (std_accounts.source).",
+            "account_id": "The account (std_accounts.account_id).",
+            "party_source": "Source of the holder's party record.",
+            "party_record_id": "The holder's party record id.",
+            "role": "primary | joint | co_borrower | authorized_user.",
+        },
+    ),
+    TableDoc(
+        name="std_transactions",
+        description="Posted account transactions; amount is positive for money into the customer's account.",
+        grain="One row per transaction (source, transaction_id).",
+        columns={
+            **_PROVENANCE,
+            "transaction_id": "The transaction's key in its source.",
+            "account_source": "Source of the account.",
+            "account_id": "The account the transaction posted to.",
+            "posted_date": "Posting date.",
+            "amount": "Signed amount: positive = credit to the customer.",
+            "category": "salary | rent | mortgage_payment | bill | card_payment | transfer | purchase | deposit | fee | other.",
+            "counterparty": "Payer or payee (the employer for salary credits).",
+            "merchant_category": "Card transactions: merchant category description.",
+        },
+    ),
+    TableDoc(
+        name="std_events",
+        description="Digital engagement events: logins, page views, applications.",
+        grain="One row per event (source, event_id).",
+        columns={
+            **_PROVENANCE,
+            "event_id": "The event's key in its source.",
+            "party_source": "Source of the party record the event belongs to.",
+            "party_record_id": "The party record the event belongs to.",
+            "event_time": "When the event happened (UTC).",
+            "event_type": "login | page_view | application_started | application_abandoned | application_submitted.",
+            "page": "Page path for page views, e.g. /mortgages/rates.",
+            "channel": "app | web.",
+            "device_id": "Device identifier of the session.",
+        },
+    ),
+    TableDoc(
+        name="std_consents",
+        description="Every consent decision with its timestamp; customer_consent holds the current state.",
+        grain="One row per decision (party record, purpose, channel, updated_at).",
+        columns={
+            **_PROVENANCE,
+            "party_source": "Source of the party record that gave the decision.",
+            "party_record_id": "The party record that gave the decision.",
+            "purpose": "marketing | credit_offers | profiling | third_party.",
+            "channel": "email | sms | mail | phone | app.",
+            "granted": "True = consent given, false = refused or withdrawn.",
+            "updated_at": "When the decision was made (UTC).",
+        },
+    ),
+    TableDoc(
+        name="rejects",
+        description=(
+            "Quarantined rows: every contract violation with the file, line, column and reason. Raw values "
+            "are not kept, so no PII reaches this table. A row with two problems has two reject rows."
+        ),
+        grain="One row per (rejected row, problem).",
+        columns={
+            "source": "Config entry the file belongs to.",
+            "file": "Extract file, relative to the source config.",
+            "line": "1-based line in the file (csv header = line 1).",
+            "column": "Source column (or canonical field) at fault.",
+            "reason": "What is wrong, e.g. 'missing record_id', 'duplicate record_id', 'expression failed'.",
+        },
+    ),
+    TableDoc(
+        name="ingest_reconciliation",
+        description="Row counts per extract file; rows_read = rows_accepted + rows_rejected always holds.",
+        grain="One row per extract file.",
+        columns={
+            "source": "Config entry the file belongs to.",
+            "file": "Extract file, relative to the source config.",
+            "rows_read": "Data rows in the file.",
+            "rows_accepted": "Rows that passed the contract (including deletion markers).",
+            "rows_rejected": "Rows quarantined in rejects.",
+        },
+    ),
+    TableDoc(
+        name="erased_customers",
+        description=(
+            "Customer IDs that held a record named in the erasure register. Their records are removed at "
+            "ingestion; the opaque ID stays here so no export or segment list can reach the person again."
+        ),
+        grain="One row per erased customer ID.",
+        columns={
+            "customer_id": "The customer ID the erased records belonged to.",
+            "erased_records": "How many of its records the register named when it was first erased.",
+            "first_erased_run_id": "Run that first found the erasure.",
+            "first_erased_at": "When that run happened (UTC).",
+        },
+    ),
+)

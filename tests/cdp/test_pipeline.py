@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from cdp.errors import NotFoundError
+from cdp.pipeline import ModelVersion, combine_edges, current_model, erased_customers, store_model
+from cdp.storage import Warehouse
+
+RUN_TIME = dt.datetime(2026, 11, 1, 6, 0)
+CLUSTERS = pl.DataFrame(
+    {
+        "source": ["core", "card", "core", "digital"],
+        "record_id": ["1", "9", "2", "u7"],
+        "customer_id": ["C1", "C1", "C2", "C3"],
+    }
+)
+
+
+def test_erased_customers_keeps_the_id_of_every_customer_that_held_an_erased_record() -> None:
+    erased_keys = pl.DataFrame({"source": ["card", "digital", "mortgage"], "record_id": ["9", "u7", "never-seen"]})
+    result = erased_customers(
+        erased_keys=erased_keys, previous_clusters=CLUSTERS, previous_erased=None, run_id="r2", run_time=RUN_TIME
+    )
+    expected = pl.DataFrame(
+        {
+            "customer_id": ["C1", "C3"],
+            "erased_records": [1, 1],
+            "first_erased_run_id": ["r2", "r2"],
+            "first_erased_at": [RUN_TIME, RUN_TIME],
+        },
+        schema_overrides={"first_erased_at": pl.Datetime("us")},
+    )
+    assert_frame_equal(result, expected)
+
+
+def test_erased_customers_accumulate_and_keep_their_first_erasure() -> None:
+    earlier = erased_customers(
+        erased_keys=pl.DataFrame({"source": ["card"], "record_id": ["9"]}),
+        previous_clusters=CLUSTERS,
+        previous_erased=None,
+        run_id="r2",
+        run_time=RUN_TIME,
+    )
+    # The erased record is gone from the next clusters; the customer must stay erased.
+    later_clusters = CLUSTERS.filter(pl.col("record_id") != "9")
+    later = erased_customers(
+        erased_keys=pl.DataFrame({"source": ["card", "core"], "record_id": ["9", "2"]}),
+        previous_clusters=later_clusters,
+        previous_erased=earlier,
+        run_id="r3",
+        run_time=RUN_TIME + dt.timedelta(days=1),
+    )
+    assert later.select("customer_id", "first_erased_run_id").rows() == [("C1", "r2"), ("C2", "r3")]
+
+
+def test_no_erasure_register_means_no_erased_customers() -> None:
+    result = erased_customers(
+        erased_keys=pl.DataFrame(schema={"source": pl.String, "record_id": pl.String}),
+        previous_clusters=CLUSTERS,
+        previous_erased=None,
+        run_id="r1",
+        run_time=RUN_TIME,
+    )
+    assert result.is_empty()
+    assert result.columns == ["customer_id", "erased_records", "first_erased_run_id", "first_erased_at"]
+
+
+def test_a_deterministic_link_overrides_the_model_probability_and_keeps_its_weights() -> None:
+    keys = {"source_l": ["a", "a"], "record_id_l": ["1", "2"], "source_r": ["b", "b"], "record_id_r": ["1", "2"]}
+    scored = pl.DataFrame({**keys, "match_probability": [0.4, 0.95], "match_weight": [-0.5, 4.2]})
+    deterministic = pl.DataFrame(
+        {"source_l": ["a", "c"], "record_id_l": ["1", "5"], "source_r": ["b", "d"], "record_id_r": ["1", "6"],
+         "match_probability": [1.0, 1.0], "match_reason": ["national_id_and_dob"] * 2}
+    )
+    combined = combine_edges(scored, deterministic)
+    assert combined.select("record_id_l", "match_probability", "match_weight", "match_reason").rows() == [
+        ("1", 1.0, -0.5, "national_id_and_dob"),
+        ("2", 0.95, 4.2, None),
+        ("5", 1.0, None, "national_id_and_dob"),
+    ]
+
+
+def test_models_are_versioned_and_the_newest_is_current(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "warehouse")
+    with pytest.raises(NotFoundError, match="cdp train"):
+        current_model(warehouse)
+    first, second = ModelVersion('{"v": 1}', origin="trained"), ModelVersion('{"v": 2}', origin="trained")
+    store_model(first, warehouse=warehouse)
+    store_model(second, warehouse=warehouse)
+    assert current_model(warehouse).version == second.version
+    stored = sorted(path.name for path in (tmp_path / "warehouse" / "models").iterdir())
+    assert stored == sorted(["linkage_model.json", f"linkage_model-{first.version}.json",
+                             f"linkage_model-{second.version}.json"])
