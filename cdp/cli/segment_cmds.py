@@ -61,6 +61,13 @@ def _read_table(
     return warehouse.read(name)
 
 
+def _last_publish_run(warehouse_dir: Path) -> str | None:
+    from cdp.storage import Warehouse
+
+    log_rows = Warehouse(warehouse_dir).publish_log()
+    return None if log_rows.is_empty() else str(log_rows["run_id"][-1])
+
+
 def _date(text: str | None) -> dt.date | None:
     if text is None:
         return None
@@ -214,6 +221,7 @@ def register(app: typer.Typer) -> None:
             out=out,
             erased=_read_table(warehouse, "erased_customers"),
             as_of=_date(as_of),
+            data_run_id=_last_publish_run(warehouse),
         )
         console = Console(highlight=False)
         excluded = ", ".join(f"{reason} {n:,}" for reason, n in manifest.excluded.items() if n) or "none"

@@ -56,6 +56,8 @@ class ExportManifest:
     sha256: str
     created_at: str
     as_of: str
+    #: The pipeline run that published the data the export read (segment membership, 360, consent).
+    data_run_id: str | None = None
     manifest_path: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +88,7 @@ def build_export(
     out: Path,
     erased: pl.DataFrame | None = None,
     as_of: dt.date | None = None,
+    data_run_id: str | None = None,
 ) -> ExportManifest:
     """Export a segment's eligible, consented members for one channel, with a reconciling manifest.
 
@@ -103,6 +106,7 @@ def build_export(
         out: Target ``.csv`` or ``.parquet`` file; the manifest is ``<out>.manifest.json``.
         erased: ``erased_customers`` (customer_id), excluded from everything.
         as_of: Date ages are computed on (default today).
+        data_run_id: The pipeline run that published the input tables, recorded for audit.
 
     Returns:
         The :class:`ExportManifest` (also written to disk).
@@ -174,6 +178,7 @@ def build_export(
         sha256=digest,
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         as_of=as_of.isoformat(),
+        data_run_id=data_run_id,
     )
     if manifest.members != manifest.excluded_total + manifest.holdout + manifest.exported:
         raise RuntimeError("export counts do not reconcile")  # an invariant of this function, not user input

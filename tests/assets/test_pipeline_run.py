@@ -141,3 +141,28 @@ def test_an_extract_missing_a_mapped_column_fails_with_a_clear_message(dagster_h
     assert customers.name in run.error and "email_addr" in run.error
     assert "Traceback" not in run.error
     assert not Warehouse(tmp_path / "warehouse").exists("customer_360")
+
+
+def test_segment_export_from_the_published_warehouse_reconciles_and_names_its_run(
+    published: tuple[Path, PipelineRun], tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cdp.cli import app
+
+    root, run = published
+    out = tmp_path / "offers.csv"
+    result = CliRunner().invoke(
+        app,
+        ["export", "mass_affluent", "--channel", "email", "--purpose", "marketing", "--out", str(out),
+         "--holdout", "10", "--campaign", "C1", "-w", str(root), "--as-of", AS_OF],
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(out.with_name("offers.csv.manifest.json").read_text())
+    assert manifest["data_run_id"] in {run.run_id, *Warehouse(root).publish_log()["run_id"]}
+    assert manifest["members"] == manifest["excluded_total"] + manifest["holdout"] + manifest["exported"]
+    exported = pl.read_csv(out)
+    assert exported.height == manifest["exported"]
+    assert exported.columns == ["customer_id", "first_name", "email"]
