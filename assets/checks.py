@@ -21,7 +21,9 @@ def _result(failures: list[str], **metadata: object) -> dg.AssetCheckResult:
 
 
 def _contract_check(table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=table, name=f"{table}_contract", blocking=True, description=f"pandera contract of {table}")
+    @dg.asset_check(
+        asset=table, name=f"{table}_contract", blocking=True, description=f"pandera contract of {table}"
+    )
     def _check(frame: pl.DataFrame) -> dg.AssetCheckResult:
         return _result(contract_failures(table, frame), rows=frame.height)
 
@@ -30,17 +32,28 @@ def _contract_check(table: str) -> dg.AssetChecksDefinition:
 
 CONTRACT_CHECKS = [
     _contract_check(table)
-    for table in ("std_parties", "std_accounts", "std_account_holders", "std_transactions", "std_events", "std_consents")
+    for table in (
+        "std_parties",
+        "std_accounts",
+        "std_account_holders",
+        "std_transactions",
+        "std_events",
+        "std_consents",
+    )
 ]
 
 
-@dg.asset_check(asset="ingest_reconciliation", blocking=True, description="rows read = accepted + rejected, per file")
+@dg.asset_check(
+    asset="ingest_reconciliation", blocking=True, description="rows read = accepted + rejected, per file"
+)
 def ingest_counts_reconcile(ingest_reconciliation: pl.DataFrame) -> dg.AssetCheckResult:
     broken = ingest_reconciliation.filter(
         pl.col("rows_read") != pl.col("rows_accepted") + pl.col("rows_rejected")
     )
-    failures = [f"{row['file']}: read {row['rows_read']} != {row['rows_accepted']} + {row['rows_rejected']}"
-                for row in broken.iter_rows(named=True)]
+    failures = [
+        f"{row['file']}: read {row['rows_read']} != {row['rows_accepted']} + {row['rows_rejected']}"
+        for row in broken.iter_rows(named=True)
+    ]
     return _result(failures, files=ingest_reconciliation.height)
 
 

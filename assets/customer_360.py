@@ -13,7 +13,9 @@ GROUP = "customer_360"
     group_name=GROUP,
     outs={
         "customer_360": dg.AssetOut(description="One row per customer: golden record, holdings, engagement."),
-        "customer_attribute_lineage": dg.AssetOut(description="Which source record supplied each golden value."),
+        "customer_attribute_lineage": dg.AssetOut(
+            description="Which source record supplied each golden value."
+        ),
         "customer_source_records": dg.AssetOut(description="Every source record key of each customer."),
         "customer_consent": dg.AssetOut(description="Current consent per customer, purpose and channel."),
         "households": dg.AssetOut(description="Customers grouped by shared normalized address."),
@@ -41,4 +43,3 @@ def customer_360_tables(
         as_of=run_options.as_of_date(),
     )
     return result.customer_360, result.lineage, result.source_records, result.consent, result.households
-

@@ -12,7 +12,9 @@ GROUP = "features"
 @dg.multi_asset(
     group_name=GROUP,
     outs={
-        "customer_features": dg.AssetOut(description="One row per customer: cash-flow, risk and relationship features."),
+        "customer_features": dg.AssetOut(
+            description="One row per customer: cash-flow, risk and relationship features."
+        ),
         "customer_life_events": dg.AssetOut(description="Detected life events with their date and evidence."),
     },
 )

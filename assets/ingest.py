@@ -1,7 +1,6 @@
 """Ingestion: every configured extract read under its schema contract, bad rows quarantined."""
 
 import dagster as dg
-import polars as pl
 
 from assets.resources import SourcesResource
 from cdp.config import load_config
@@ -16,15 +15,15 @@ RAW_TABLES = ("parties", "accounts", "account_holders", "transactions", "events"
 @dg.multi_asset(
     group_name=GROUP,
     outs={
-        **{f"raw_{kind}": dg.AssetOut(description=f"Accepted {kind} rows mapped to canonical names.")
-           for kind in RAW_TABLES},
+        **{
+            f"raw_{kind}": dg.AssetOut(description=f"Accepted {kind} rows mapped to canonical names.")
+            for kind in RAW_TABLES
+        },
         "rejects": dg.AssetOut(description="Quarantined rows: file, line, column and reason."),
         "ingest_reconciliation": dg.AssetOut(description="Per file: rows read = accepted + rejected."),
     },
 )
-def source_extracts(
-    context: dg.AssetExecutionContext, sources: SourcesResource
-):
+def source_extracts(context: dg.AssetExecutionContext, sources: SourcesResource):
     """Read every extract the source config declares, tokenizing national IDs at the door."""
     mapped = map_sources(load_config(sources.config_file()))
     for summary in mapped.summaries:

@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 
 from assets.resources import LinkageBackend, RunOptions, SourcesResource, WarehouseResource
-from cdp.identity import ClusteringPolicy, cluster_records, load_decisions
 from cdp.config import load_config
+from cdp.identity import ClusteringPolicy, cluster_records, load_decisions
 from cdp.pipeline import (
     erased_customers,
     identity_state_from_warehouse,
@@ -62,10 +62,16 @@ def identity_edges(
 @dg.multi_asset(
     group_name=GROUP,
     outs={
-        "identity_clusters": dg.AssetOut(description="One row per accepted party record with its stable customer_id."),
+        "identity_clusters": dg.AssetOut(
+            description="One row per accepted party record with its stable customer_id."
+        ),
         "identity_changes": dg.AssetOut(description="Append-only log of identity events per run."),
-        "identity_merged_into": dg.AssetOut(description="Retired customer IDs and the survivor they resolve to."),
-        "identity_review_queue": dg.AssetOut(description="Uncertain pairs and guarded clusters for a data steward."),
+        "identity_merged_into": dg.AssetOut(
+            description="Retired customer IDs and the survivor they resolve to."
+        ),
+        "identity_review_queue": dg.AssetOut(
+            description="Uncertain pairs and guarded clusters for a data steward."
+        ),
     },
 )
 def identity(
@@ -88,7 +94,9 @@ def identity(
         previous=identity_state_from_warehouse(warehouse.warehouse()),
         run_id=context.run_id,
     )
-    context.add_output_metadata({"customers": state.clusters["customer_id"].n_unique()}, output_name="identity_clusters")
+    context.add_output_metadata(
+        {"customers": state.clusters["customer_id"].n_unique()}, output_name="identity_clusters"
+    )
     return state.clusters, state.changes, state.merged_into, clustered.review_queue
 
 

@@ -17,7 +17,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ProgressCallback = Callable[[str, str], None]
 """Called with (step_key, event) for event in start | success | failure | skipped."""
 
-_STEP_EVENTS = {"STEP_START": "start", "STEP_SUCCESS": "success", "STEP_FAILURE": "failure", "STEP_SKIPPED": "skipped"}
+_STEP_EVENTS = {
+    "STEP_START": "start",
+    "STEP_SUCCESS": "success",
+    "STEP_FAILURE": "failure",
+    "STEP_SKIPPED": "skipped",
+}
 
 
 @dataclass(frozen=True)

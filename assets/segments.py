@@ -22,10 +22,16 @@ def segment_membership(
     """Who is in each declared segment, when they entered and when they left."""
     as_of = run_options.as_of_date()
     current = evaluate_segments(
-        load_segments(sources.segments_file()), customers=customer_360, features=customer_features, as_of=as_of
+        load_segments(sources.segments_file()),
+        customers=customer_360,
+        features=customer_features,
+        as_of=as_of,
     )
     history = update_membership_history(
-        previous_table(warehouse.warehouse(), "segment_membership"), current, run_id=context.run_id, as_of=as_of
+        previous_table(warehouse.warehouse(), "segment_membership"),
+        current,
+        run_id=context.run_id,
+        as_of=as_of,
     )
     sizes = current.group_by("segment").len().sort("segment")
     return dg.Output(history, metadata={f"size/{row[0]}": row[1] for row in sizes.iter_rows()})

@@ -94,7 +94,9 @@ def current_model(warehouse: Warehouse) -> ModelVersion:
     """The model the warehouse's last training stored; a clear error if there is none."""
     path = warehouse.root / "models" / MODEL_FILE
     if not path.exists():
-        raise NotFoundError(f"no linkage model in {warehouse.root}/models; run `cdp train` or `cdp run` first")
+        raise NotFoundError(
+            f"no linkage model in {warehouse.root}/models; run `cdp train` or `cdp run` first"
+        )
     return ModelVersion(path.read_text(), origin="warehouse")
 
 
@@ -120,8 +122,10 @@ def load_or_train_model(
 
 
 def _flat_report(report: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value if isinstance(value, (int, float, str, bool)) else json.dumps(value, default=str)
-            for key, value in report.items()}
+    return {
+        key: value if isinstance(value, (int, float, str, bool)) else json.dumps(value, default=str)
+        for key, value in report.items()
+    }
 
 
 def score_edges(
@@ -171,13 +175,20 @@ def identity_state_from_warehouse(warehouse: Warehouse) -> IdentityState | None:
 
 
 def stable_identity(
-    assignments: pl.DataFrame, *, previous: IdentityState | None, run_id: str, run_time: dt.datetime | None = None
+    assignments: pl.DataFrame,
+    *,
+    previous: IdentityState | None,
+    run_id: str,
+    run_time: dt.datetime | None = None,
 ) -> IdentityState:
     """Give this run's clusters persistent customer IDs, logging what changed since ``previous``."""
     from cdp.identity import assign_stable_ids
 
     return assign_stable_ids(
-        assignments, previous, run_id=run_id, run_time=run_time or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        assignments,
+        previous,
+        run_id=run_id,
+        run_time=run_time or dt.datetime.now(dt.UTC).replace(tzinfo=None),
     )
 
 
@@ -198,13 +209,17 @@ def erased_customers(
     """
     from cdp.schemas.canonical import ERASED_CUSTOMER_COLUMNS, conform, empty_frame
 
-    earlier = empty_frame(ERASED_CUSTOMER_COLUMNS) if previous_erased is None else conform(
-        previous_erased, ERASED_CUSTOMER_COLUMNS
+    earlier = (
+        empty_frame(ERASED_CUSTOMER_COLUMNS)
+        if previous_erased is None
+        else conform(previous_erased, ERASED_CUSTOMER_COLUMNS)
     )
     if previous_clusters is None or erased_keys.is_empty():
         return earlier.sort("customer_id")
     found = (
-        previous_clusters.join(erased_keys.select("source", "record_id"), on=["source", "record_id"], how="semi")
+        previous_clusters.join(
+            erased_keys.select("source", "record_id"), on=["source", "record_id"], how="semi"
+        )
         .group_by("customer_id")
         .agg(erased_records=pl.len().cast(pl.Int64))
         .join(earlier.select("customer_id"), on="customer_id", how="anti")

@@ -41,6 +41,7 @@ def print_frame(frame: pl.DataFrame, *, output: OutputFormat, max_rows: int) -> 
     console.print(table)
     shown = min(frame.height, max_rows)
     more = f", showing the first {shown}" if frame.height > max_rows else ""
+    sys.stdout.flush()  # keep the count after the table when stdout is a pipe
     Console(stderr=True, highlight=False).print(f"[dim]{frame.height} rows{more}[/]")
 
 

@@ -90,7 +90,10 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "account_id": "The account the transaction posted to.",
             "posted_date": "Posting date.",
             "amount": "Signed amount: positive = credit to the customer.",
-            "category": "salary | rent | mortgage_payment | bill | card_payment | transfer | purchase | deposit | fee | other.",
+            "category": (
+                "salary | rent | mortgage_payment | bill | card_payment | transfer | purchase | deposit | "
+                "fee | other."
+            ),
             "counterparty": "Payer or payee (the employer for salary credits).",
             "merchant_category": "Card transactions: merchant category description.",
         },
@@ -105,7 +108,9 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "party_source": "Source of the party record the event belongs to.",
             "party_record_id": "The party record the event belongs to.",
             "event_time": "When the event happened (UTC).",
-            "event_type": "login | page_view | application_started | application_abandoned | application_submitted.",
+            "event_type": (
+                "login | page_view | application_started | application_abandoned | application_submitted."
+            ),
             "page": "Page path for page views, e.g. /mortgages/rates.",
             "channel": "app | web.",
             "device_id": "Device identifier of the session.",

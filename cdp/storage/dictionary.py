@@ -175,7 +175,7 @@ def _column_description(described: dict[str, str], column: str) -> str:
     if column in described:
         return described[column]
     return next(
-        (text for pattern, text in described.items() if "*" in pattern and fnmatch.fnmatchcase(column, pattern)),
+        (text for key, text in described.items() if "*" in key and fnmatch.fnmatchcase(column, key)),
         UNDOCUMENTED,
     )
 
@@ -198,7 +198,8 @@ def _table_section(
     for column, data_type in columns:
         description = _cell(_column_description(described, column))
         lines.append(f"| `{column}` | {data_type} | {pii.get(column, '')} | {description} |")
-    stale = sorted(set(described) - {column for column, _ in columns} - {key for key in described if "*" in key})
+    patterns = {key for key in described if "*" in key}
+    stale = sorted(set(described) - patterns - {column for column, _ in columns})
     if stale:
         lines += ["", f"Documented but not published: {', '.join(f'`{column}`' for column in stale)}."]
     if masked:

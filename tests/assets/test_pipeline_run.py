@@ -47,7 +47,9 @@ def test_sample_run_publishes_every_table_to_duckdb_and_parquet(published: tuple
     for table in PUBLISHED_TABLES:
         assert (root / "parquet" / f"{table}.parquet").exists(), table
     assert {"masked_customer_360", "masked_std_parties"} <= set(
-        warehouse.query("select table_name from information_schema.tables where table_type = 'VIEW'")["table_name"]
+        warehouse.query("select table_name from information_schema.tables where table_type = 'VIEW'")[
+            "table_name"
+        ]
     )
 
 
@@ -66,7 +68,9 @@ def test_every_accepted_party_record_is_in_exactly_one_customer(published: tuple
 def test_counts_reconcile_for_every_file(published: tuple[Path, PipelineRun]) -> None:
     reconciliation = Warehouse(published[0]).read("ingest_reconciliation")
     assert reconciliation.height >= 12
-    assert (reconciliation["rows_read"] == reconciliation["rows_accepted"] + reconciliation["rows_rejected"]).all()
+    assert (
+        reconciliation["rows_read"] == reconciliation["rows_accepted"] + reconciliation["rows_rejected"]
+    ).all()
 
 
 def test_a_second_run_on_the_same_inputs_changes_nothing(
@@ -74,7 +78,9 @@ def test_a_second_run_on_the_same_inputs_changes_nothing(
 ) -> None:
     root, first = published
     warehouse = Warehouse(root)
-    before = {table: warehouse.read(table) for table in ("identity_clusters", "customer_360", "customer_features")}
+    before = {
+        table: warehouse.read(table) for table in ("identity_clusters", "customer_360", "customer_features")
+    }
     second = _run(SAMPLE / "sources.yaml", root)
     assert second.success, second.error
     for table, frame in before.items():
@@ -105,15 +111,19 @@ def test_a_failed_quality_check_blocks_publishing(
     assert_frame_equal(warehouse.read("customer_360"), published_before)
 
 
-def test_bad_rows_are_quarantined_with_file_line_column_and_reason(dagster_home: Path, tmp_path: Path) -> None:
+def test_bad_rows_are_quarantined_with_file_line_column_and_reason(
+    dagster_home: Path, tmp_path: Path
+) -> None:
     config_dir = tmp_path / "extracts"
     shutil.copytree(SAMPLE, config_dir)
     customers = next((config_dir / "core").glob("customers_*.csv"))
     lines_before = len(customers.read_text().splitlines())
     with customers.open("a") as extract:
         extract.write(
-            "0999999991,Ann,,Lee,13/45/1987,123-45-6789,1,Main St,,Miami,FL,33874,,,ann@x.com,02/03/2022,N,N,039,2022-02-03,A\n"
-            ",Bob,,Ray,01/02/1980,223-45-6789,1,Main St,,Miami,FL,33874,,,bob@x.com,02/03/2022,N,N,039,2022-02-03,A\n"
+            "0999999991,Ann,,Lee,13/45/1987,123-45-6789,1,Main St,,Miami,FL,33874,,,ann@x.com,"
+            "02/03/2022,N,N,039,2022-02-03,A\n"
+            ",Bob,,Ray,01/02/1980,223-45-6789,1,Main St,,Miami,FL,33874,,,bob@x.com,"
+            "02/03/2022,N,N,039,2022-02-03,A\n"
         )
     warehouse = tmp_path / "warehouse"
     run = _run(config_dir / "sources.yaml", warehouse)
@@ -125,11 +135,21 @@ def test_bad_rows_are_quarantined_with_file_line_column_and_reason(dagster_home:
     ]
     assert rejects["file"].str.ends_with(customers.name).all()
     assert rejects["reason"].str.len_chars().min() > 0
-    row = Warehouse(warehouse).read("ingest_reconciliation").filter(pl.col("file").str.ends_with(customers.name))
-    assert row.select("rows_read", "rows_accepted", "rows_rejected").row(0) == (lines_before + 1, lines_before - 1, 2)
+    row = (
+        Warehouse(warehouse)
+        .read("ingest_reconciliation")
+        .filter(pl.col("file").str.ends_with(customers.name))
+    )
+    assert row.select("rows_read", "rows_accepted", "rows_rejected").row(0) == (
+        lines_before + 1,
+        lines_before - 1,
+        2,
+    )
 
 
-def test_an_extract_missing_a_mapped_column_fails_with_a_clear_message(dagster_home: Path, tmp_path: Path) -> None:
+def test_an_extract_missing_a_mapped_column_fails_with_a_clear_message(
+    dagster_home: Path, tmp_path: Path
+) -> None:
     config_dir = tmp_path / "extracts"
     shutil.copytree(SAMPLE, config_dir)
     customers = next((config_dir / "core").glob("customers_*.csv"))
@@ -156,8 +176,24 @@ def test_segment_export_from_the_published_warehouse_reconciles_and_names_its_ru
     out = tmp_path / "offers.csv"
     result = CliRunner().invoke(
         app,
-        ["export", "mass_affluent", "--channel", "email", "--purpose", "marketing", "--out", str(out),
-         "--holdout", "10", "--campaign", "C1", "-w", str(root), "--as-of", AS_OF],
+        [
+            "export",
+            "mass_affluent",
+            "--channel",
+            "email",
+            "--purpose",
+            "marketing",
+            "--out",
+            str(out),
+            "--holdout",
+            "10",
+            "--campaign",
+            "C1",
+            "-w",
+            str(root),
+            "--as-of",
+            AS_OF,
+        ],
     )
     assert result.exit_code == 0, result.output
     manifest = json.loads(out.with_name("offers.csv.manifest.json").read_text())

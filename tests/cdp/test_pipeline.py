@@ -22,9 +22,15 @@ CLUSTERS = pl.DataFrame(
 
 
 def test_erased_customers_keeps_the_id_of_every_customer_that_held_an_erased_record() -> None:
-    erased_keys = pl.DataFrame({"source": ["card", "digital", "mortgage"], "record_id": ["9", "u7", "never-seen"]})
+    erased_keys = pl.DataFrame(
+        {"source": ["card", "digital", "mortgage"], "record_id": ["9", "u7", "never-seen"]}
+    )
     result = erased_customers(
-        erased_keys=erased_keys, previous_clusters=CLUSTERS, previous_erased=None, run_id="r2", run_time=RUN_TIME
+        erased_keys=erased_keys,
+        previous_clusters=CLUSTERS,
+        previous_erased=None,
+        run_id="r2",
+        run_time=RUN_TIME,
     )
     expected = pl.DataFrame(
         {
@@ -71,11 +77,22 @@ def test_no_erasure_register_means_no_erased_customers() -> None:
 
 
 def test_a_deterministic_link_overrides_the_model_probability_and_keeps_its_weights() -> None:
-    keys = {"source_l": ["a", "a"], "record_id_l": ["1", "2"], "source_r": ["b", "b"], "record_id_r": ["1", "2"]}
+    keys = {
+        "source_l": ["a", "a"],
+        "record_id_l": ["1", "2"],
+        "source_r": ["b", "b"],
+        "record_id_r": ["1", "2"],
+    }
     scored = pl.DataFrame({**keys, "match_probability": [0.4, 0.95], "match_weight": [-0.5, 4.2]})
     deterministic = pl.DataFrame(
-        {"source_l": ["a", "c"], "record_id_l": ["1", "5"], "source_r": ["b", "d"], "record_id_r": ["1", "6"],
-         "match_probability": [1.0, 1.0], "match_reason": ["national_id_and_dob"] * 2}
+        {
+            "source_l": ["a", "c"],
+            "record_id_l": ["1", "5"],
+            "source_r": ["b", "d"],
+            "record_id_r": ["1", "6"],
+            "match_probability": [1.0, 1.0],
+            "match_reason": ["national_id_and_dob"] * 2,
+        }
     )
     combined = combine_edges(scored, deterministic)
     assert combined.select("record_id_l", "match_probability", "match_weight", "match_reason").rows() == [
@@ -94,5 +111,6 @@ def test_models_are_versioned_and_the_newest_is_current(tmp_path: Path) -> None:
     store_model(second, warehouse=warehouse)
     assert current_model(warehouse).version == second.version
     stored = sorted(path.name for path in (tmp_path / "warehouse" / "models").iterdir())
-    assert stored == sorted(["linkage_model.json", f"linkage_model-{first.version}.json",
-                             f"linkage_model-{second.version}.json"])
+    assert stored == sorted(
+        ["linkage_model.json", f"linkage_model-{first.version}.json", f"linkage_model-{second.version}.json"]
+    )
