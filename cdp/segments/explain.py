@@ -53,7 +53,7 @@ class MembershipExplanation:
         ]
         marks = {True: "true", False: "false", None: "unknown"}
         for condition in self.conditions:
-            values = ", ".join(f"{name}={value!r}" for name, value in condition.values.items())
+            values = ", ".join(f"{name}={_shown(value)}" for name, value in condition.values.items())
             flag = "*" if condition.decisive else " "
             lines.append(f" {flag} {marks[condition.result]:>7}  {condition.condition}  [{values}]")
         return "\n".join(lines)
@@ -170,3 +170,8 @@ def _decisive(node: exp.Expr, results: dict[int, bool | None]) -> set[int]:
     else:
         deciding = [c for c in children if _value(c, results) is True] if outcome else children
     return set().union(*(_decisive(child, results) for child in deciding))
+
+
+def _shown(value: object) -> str:
+    """A deciding value as a person reads it: floats to at most 4 decimals, the rest as repr."""
+    return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else repr(value)
