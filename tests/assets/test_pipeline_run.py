@@ -202,3 +202,18 @@ def test_segment_export_from_the_published_warehouse_reconciles_and_names_its_ru
     exported = pl.read_csv(out)
     assert exported.height == manifest["exported"]
     assert exported.columns == ["customer_id", "first_name", "email"]
+
+
+def test_no_raw_national_id_reaches_any_staged_or_published_table(published: tuple[Path, PipelineRun]) -> None:
+    root, _ = published
+    customers = pl.read_csv(next((SAMPLE / "core").glob("customers_*.csv")), infer_schema=False)
+    raw_ids = customers["ssn"].drop_nulls().str.strip_chars()
+    forms = pl.concat([raw_ids, raw_ids.str.replace_all(r"\D", "")]).unique().implode()
+    files = sorted(root.rglob("*.parquet"))
+    assert any("_staging" in str(path) for path in files) and any("parquet_snapshots" in path.parts for path in files)
+    for path in files:
+        frame = pl.read_parquet(path)
+        for column in [name for name, dtype in frame.schema.items() if dtype == pl.String]:
+            values = frame.get_column(column).drop_nulls()
+            leaked = values.is_in(forms).any() or values.str.contains(r"\b\d{3}-\d{2}-\d{4}\b").any()
+            assert not leaked, f"raw national ID in {path.relative_to(root)}:{column}"
