@@ -1,6 +1,7 @@
 """Dagster resources: thin configurable handles on the cdp library, one set per environment."""
 
 import datetime as dt
+import pickle
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -80,26 +81,36 @@ class SparkLinkageBackend(LinkageBackend):
 
 
 class StagedParquetIOManager(dg.ConfigurableIOManager):
-    """Stages each asset's frame as Parquet until the final publish swaps them into the warehouse.
+    """Stages each asset's output until the final publish swaps the tables into the warehouse.
 
-    Staging is per asset key, written atomically, so a failed run never corrupts the published
+    Frames are staged as Parquet; the one internal object (the ingest increment, never published)
+    is pickled. Staging is per asset key and atomic, so a failed run never corrupts the published
     tables and a re-run of a subset of assets reads the last good upstream output.
     """
 
     base_dir: str
 
-    def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
-        return Path(self.base_dir, *context.asset_key.path).with_suffix(".parquet")
+    def _path(self, context: dg.OutputContext | dg.InputContext, suffix: str) -> Path:
+        return Path(self.base_dir, *context.asset_key.path).with_suffix(suffix)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if obj is None:
             return
-        if not isinstance(obj, pl.DataFrame):
-            raise TypeError(f"{context.asset_key.to_user_string()} must return a polars DataFrame")
-        path = self._path(context)
+        if isinstance(obj, pl.DataFrame):
+            path = self._path(context, ".parquet")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_parquet_atomic(obj, path)
+            context.add_output_metadata({"rows": obj.height, "staged_at": dg.MetadataValue.path(str(path))})
+            return
+        path = self._path(context, ".pickle")
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_parquet_atomic(obj, path)
-        context.add_output_metadata({"rows": obj.height, "staged_at": dg.MetadataValue.path(str(path))})
+        temporary = path.with_suffix(".pickle.tmp")
+        temporary.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+        temporary.replace(path)
 
-    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
-        return pl.read_parquet(self._path(context))
+    def load_input(self, context: dg.InputContext) -> Any:
+        parquet = self._path(context, ".parquet")
+        if parquet.exists():
+            return pl.read_parquet(parquet)
+        # Only this IO manager writes these files, inside the run's own staging folder.
+        return pickle.loads(self._path(context, ".pickle").read_bytes())  # noqa: S301

@@ -1,27 +1,30 @@
-"""Standardization: mapped source rows become canonical party, account and activity records."""
+"""Standardization: each canonical table is last run's version updated by the new extracts."""
 
 import dagster as dg
 import polars as pl
 
-from assets.ingest import RAW_TABLES
-from cdp.ingest import standardize_frame
+from assets.resources import WarehouseResource
+from cdp.ingest import MappedIncrement
+from cdp.pipeline import merged_table
 
 GROUP = "standardize"
 
+#: Canonical tables, each standardized from its part of the ingest increment.
+STANDARDIZED_TABLES = ("parties", "accounts", "account_holders", "transactions", "events", "consents")
 
-def _standardized_asset(kind: str) -> dg.AssetsDefinition:
+
+def _standardized_asset(table: str) -> dg.AssetsDefinition:
     @dg.asset(
-        name=f"std_{kind}",
+        name=f"std_{table}",
         group_name=GROUP,
-        ins={"mapped": dg.AssetIn(f"raw_{kind}")},
         kinds={"polars"},
-        description=f"Canonical {kind}: names, dates, codes, phones, emails and addresses normalized.",
+        description=f"Canonical {table}: names, dates, codes, phones, emails and addresses normalized.",
     )
-    def _standardize(mapped: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-        standardized = standardize_frame(kind, mapped)
+    def _standardize(ingest_increment: MappedIncrement, warehouse: WarehouseResource) -> dg.Output[pl.DataFrame]:
+        standardized = merged_table(table, ingest_increment, warehouse=warehouse.warehouse(), published=f"std_{table}")
         return dg.Output(standardized, metadata={"rows": standardized.height})
 
     return _standardize
 
 
-STANDARDIZED_ASSETS = [_standardized_asset(kind) for kind in RAW_TABLES]
+STANDARDIZED_ASSETS = [_standardized_asset(table) for table in STANDARDIZED_TABLES]

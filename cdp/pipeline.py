@@ -24,6 +24,7 @@ from cdp.errors import NotFoundError
 
 if TYPE_CHECKING:
     from cdp.engine import LinkageEngine
+    from cdp.ingest import MappedIncrement
     from cdp.identity import IdentityState
     from cdp.quality import QualityReport
     from cdp.storage import Warehouse
@@ -34,6 +35,7 @@ MODEL_FILE = "linkage_model.json"
 
 #: Every table the pipeline publishes, in the order the data dictionary lists them.
 PUBLISHED_TABLES: tuple[str, ...] = (
+    "ingest_files",
     "std_parties",
     "std_accounts",
     "std_account_holders",
@@ -150,6 +152,31 @@ def combine_edges(scored: pl.DataFrame, deterministic: pl.DataFrame) -> pl.DataF
     model_only = scored.join(deterministic.select(keys), on=keys, how="anti")
     deterministic_only = deterministic.join(scored.select(keys), on=keys, how="anti")
     return pl.concat([model_only, overridden, deterministic_only], how="diagonal_relaxed").sort(keys)
+
+
+def ingest_increment(config_path: Path, *, warehouse: Warehouse, full_refresh: bool) -> MappedIncrement:
+    """The extracts that landed since the last publish, or every extract on a first or full run.
+
+    The published ``ingest_files`` manifest says what was read before; when it cannot be extended
+    (a landed file changed or vanished, the mapping or token key changed) every file is read again.
+    """
+    from cdp.config import load_config
+    from cdp.ingest import map_increment
+
+    already_ingested = None if full_refresh else previous_table(warehouse, "ingest_files")
+    return map_increment(load_config(config_path), already_ingested, fallback_to_full=True)
+
+
+def merged_table(table: str, increment: MappedIncrement, *, warehouse: Warehouse, published: str) -> pl.DataFrame:
+    """The new version of a published ingestion table: the last published one updated by ``increment``.
+
+    ``table`` names the increment's part (``parties`` ... ``consents``, ``rejects``,
+    ``reconciliation``, ``files``); ``published`` the warehouse table it updates.
+    """
+    from cdp.ingest import merge_increment
+
+    previous = None if increment.full else previous_table(warehouse, published)
+    return merge_increment(table, previous, increment)
 
 
 def previous_table(warehouse: Warehouse, name: str) -> pl.DataFrame | None:

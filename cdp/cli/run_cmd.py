@@ -20,10 +20,7 @@ from cdp.errors import CdpError
 DEFAULT_CONFIG = Path("data/sample/sources.yaml")
 DEFAULT_WAREHOUSE = Path("warehouse")
 #: The ingest step yields all of these together, so training must select every one of them.
-TRAINING_INPUTS = (
-    "raw_parties", "raw_accounts", "raw_account_holders", "raw_transactions", "raw_events", "raw_consents",
-    "rejects", "ingest_reconciliation",
-)
+TRAINING_INPUTS = ("ingest_increment", "rejects", "ingest_reconciliation", "ingest_files")
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Source config YAML (parties, accounts, transactions, ...).")

@@ -13,117 +13,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import polars as pl
 
-from cdp.errors import ConfigError
-from cdp.ingest.contracts import CheckedFile, check_file, record_key
-from cdp.ingest.mapping import CANONICAL, DELETED, INVALID_NATIONAL_IDS, holder_column, map_rows
-from cdp.ingest.readers import extract_files, file_label, read_extract
-from cdp.ingest.results import FRAME_NAMES, IngestResult, MappedSources, SourceSummary
-from cdp.ingest.specs import KINDS, SourceConfig, SourceSpec
-from cdp.privacy.erasure import ErasureRegister, load_erasure_register, suppress_erased
+from cdp.ingest.entries import assemble, ingest_entry
+from cdp.ingest.mapping import CANONICAL
+from cdp.ingest.readers import extract_files
+from cdp.ingest.results import FRAME_NAMES, IngestResult, MappedSources
+from cdp.ingest.specs import KINDS, SourceConfig
+from cdp.privacy.erasure import ErasureRegister, load_erasure_register
 from cdp.privacy.tokens import token_key
-from cdp.schemas.canonical import (
-    ACCOUNT_HOLDER_COLUMNS,
-    RECONCILIATION_COLUMNS,
-    REJECT_COLUMNS,
-    conform,
-    empty_frame,
-)
+from cdp.schemas.canonical import ACCOUNT_HOLDER_COLUMNS, empty_frame
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class _SpecOutcome:
-    frame: pl.DataFrame
-    holders: pl.DataFrame
-    files: list[CheckedFile]
-    summary: SourceSummary
-
-
-def _holders(spec: SourceSpec, frame: pl.DataFrame) -> pl.DataFrame:
-    links = [
-        frame.select(
-            pl.lit(spec.name).alias("account_source"),
-            pl.col("account_id"),
-            pl.lit(holder.party).alias("party_source"),
-            pl.col(holder_column(index, "key")).alias("party_record_id"),
-            pl.col(holder_column(index, "role")).alias("role"),
-        ).filter(pl.col("party_record_id").is_not_null())
-        for index, holder in enumerate(spec.holders)
-    ]
-    if not links:
-        return empty_frame(ACCOUNT_HOLDER_COLUMNS)
-    return conform(pl.concat(links, how="vertical_relaxed"), ACCOUNT_HOLDER_COLUMNS).unique(
-        maintain_order=True
-    )
-
-
-def _mapped_columns(spec: SourceSpec, frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select([name for name in CANONICAL[spec.kind] if name in frame.columns])
-
-
-def _ingest_spec(spec: SourceSpec, config: SourceConfig, erased: pl.DataFrame, key: bytes) -> _SpecOutcome:
-    checked: list[CheckedFile] = []
-    for path in extract_files(spec, config.base_dir):
-        label = file_label(path, config.base_dir)
-        raw = read_extract(spec, path, label=label)
-        try:
-            mapped = map_rows(spec, raw.table, key=key)
-        except ConfigError as err:
-            raise ConfigError(f"{config.path}: {err}") from None
-        result = check_file(spec, raw, mapped)
-        del raw
-        log.info(
-            "ingest %s %s: read=%d accepted=%d rejected=%d",
-            spec.name,
-            label,
-            result.rows_read,
-            result.rows_accepted,
-            result.rows_rejected,
-        )
-        checked.append(result)
-    accepted = pl.concat([item.accepted for item in checked], how="diagonal_relaxed")
-    latest = accepted.unique(subset=list(record_key(spec)), keep="last", maintain_order=True)
-    kept = latest.filter(~pl.col(DELETED))
-    holders = _holders(spec, kept)
-    erased_count = 0
-    if spec.kind == "parties":
-        remaining = suppress_erased(kept, erased)
-        erased_count, kept = kept.height - remaining.height, remaining
-    elif spec.party is not None:
-        remaining = suppress_erased(
-            kept, erased, source_column="party_source", record_id_column="party_record_id"
-        )
-        erased_count, kept = kept.height - remaining.height, remaining
-    elif holders.height:
-        remaining = suppress_erased(
-            holders, erased, source_column="party_source", record_id_column="party_record_id"
-        )
-        erased_count, holders = holders.height - remaining.height, remaining
-    data_rows = sum(item.rows_accepted - item.rows_deleted for item in checked)
-    summary = SourceSummary(
-        kind=spec.kind,
-        source=spec.name,
-        system=spec.system,
-        files=tuple(item.label for item in checked),
-        rows_read=sum(item.rows_read for item in checked),
-        rows_accepted=sum(item.rows_accepted for item in checked),
-        rows_rejected=sum(item.rows_rejected for item in checked),
-        deleted=sum(item.rows_deleted for item in checked),
-        superseded=data_rows - latest.filter(~pl.col(DELETED)).height,
-        erased=erased_count,
-        records=kept.height,
-        holder_links=holders.height,
-        invalid_national_ids=int(kept[INVALID_NATIONAL_IDS].sum()) if spec.kind == "parties" else 0,
-    )
-    return _SpecOutcome(_mapped_columns(spec, kept), holders, checked, summary)
-
-
-def _register(config: SourceConfig, erasure: ErasureRegister | None) -> ErasureRegister:
+def load_register(config: SourceConfig, erasure: ErasureRegister | None) -> ErasureRegister:
+    """``erasure``, or the config's register file when None, checked against the party entries."""
     register = load_erasure_register(config.erasure_register_path) if erasure is None else erasure
     register.check_sources(spec.name for spec in config.parties)
     return register
@@ -152,48 +58,21 @@ def map_sources(
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         raise ValueError(f"unknown kind(s) {unknown}; expected some of {KINDS}")
-    register = _register(config, erasure)
+    register = load_register(config, erasure)
     erased = register.erased_keys
     key = token_key()
-    frames: dict[str, list[pl.DataFrame]] = {name: [] for name in FRAME_NAMES}
-    checked: list[CheckedFile] = []
-    summaries: list[SourceSummary] = []
-    for kind in KINDS:
-        if kind not in kinds:
-            continue
-        for spec in config.specs(kind):
-            outcome = _ingest_spec(spec, config, erased, key)
-            frames[kind].append(outcome.frame)
-            if spec.holders:
-                frames["account_holders"].append(outcome.holders)
-            checked.extend(outcome.files)
-            summaries.append(outcome.summary)
-    reconciliation = pl.DataFrame(
-        {
-            "source": [item.source for item in checked],
-            "file": [item.label for item in checked],
-            "rows_read": [item.rows_read for item in checked],
-            "rows_accepted": [item.rows_accepted for item in checked],
-            "rows_rejected": [item.rows_rejected for item in checked],
-        },
-        schema=dict(RECONCILIATION_COLUMNS),
-    )
-    rejects = (
-        pl.concat([item.rejects for item in checked], how="vertical_relaxed")
-        if checked
-        else empty_frame(REJECT_COLUMNS)
-    )
-    combined = {
-        name: pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
-        for name, parts in frames.items()
-    }
-    if combined["account_holders"].width == 0:
-        combined["account_holders"] = empty_frame(ACCOUNT_HOLDER_COLUMNS)
+    outcomes = [
+        ingest_entry(spec, config, extract_files(spec, config.base_dir), erased=erased, key=key)
+        for kind in KINDS
+        if kind in kinds
+        for spec in config.specs(kind)
+    ]
+    assembled = assemble(outcomes)
     return MappedSources(
-        **combined,
-        rejects=rejects,
-        reconciliation=reconciliation,
-        summaries=tuple(summaries),
+        **assembled.frames,
+        rejects=assembled.rejects,
+        reconciliation=assembled.reconciliation,
+        summaries=assembled.summaries,
         erased_keys=erased,
     )
 

@@ -15,6 +15,13 @@ from typing import Any
 from splink import SettingsCreator, block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
+from cdp.resolve.context import (
+    DOB_EXACT_LABEL,
+    DOB_HOUSEHOLD_LABEL,
+    EMAIL_EXACT_LABEL,
+    EMAIL_NAMESAKE_LABEL,
+)
+
 #: Comparison name (the ``mw_<name>`` / ``gamma_<name>`` suffix) -> party columns that feed it.
 COMPARISON_SOURCES: dict[str, tuple[str, ...]] = {
     "first_name": ("first_name", "full_name"),
@@ -49,6 +56,22 @@ def _jw(column: str, threshold: float) -> str:
     return f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {threshold}'
 
 
+def _alias_jw(side: str, other: str) -> str:
+    """A typo of one of the other name's aliases ("bobbby" vs "robert": alias "bobby")."""
+    return (
+        f'list_max(list_transform("first_name_groups_{other}", '
+        f'lambda x: jaro_winkler_similarity("first_name_{side}", x))) >= 0.92'
+    )
+
+
+def _initial_of(side: str, other: str) -> str:
+    """One side is an initial: of the other name, or of one of its aliases ("w" vs "bill")."""
+    return (
+        f'length("first_name_{side}") = 1 AND list_contains('
+        f'list_transform("first_name_groups_{other}", lambda x: substr(x, 1, 1)), "first_name_{side}")'
+    )
+
+
 def first_name_comparison() -> dict[str, Any]:
     """First name: exact, nickname group, close spelling, initial only ("j" vs "john")."""
     return {
@@ -63,10 +86,12 @@ def first_name_comparison() -> dict[str, Any]:
                 tf_adjustment_weight=1.0,
             ),
             _level('len(list_intersect("first_name_groups_l", "first_name_groups_r")) > 0', "nickname"),
-            _level(_jw("first_name", 0.92), "jaro-winkler >= 0.92"),
             _level(
-                '(length("first_name_l") = 1 OR length("first_name_r") = 1) '
-                'AND substr("first_name_l", 1, 1) = substr("first_name_r", 1, 1)',
+                f"{_jw('first_name', 0.92)} OR {_alias_jw('l', 'r')} OR {_alias_jw('r', 'l')}",
+                "jaro-winkler >= 0.92",
+            ),
+            _level(
+                f"({_initial_of('l', 'r')}) OR ({_initial_of('r', 'l')})",
                 "initial agrees",
             ),
             _level(_jw("first_name", 0.8), "jaro-winkler >= 0.8"),
@@ -75,8 +100,23 @@ def first_name_comparison() -> dict[str, Any]:
     }
 
 
-def dob_comparison() -> dict[str, Any]:
-    """Birth date (``YYYY-MM-DD`` text): exact, day/month swapped, one edit, same day and month."""
+#: Same household: the street line (within its ZIP when both have one) or the phone agrees.
+SAME_HOUSEHOLD = (
+    '(("address_line1_l" = "address_line1_r" AND coalesce("postcode_l" = "postcode_r", TRUE)) '
+    'OR "phone_l" = "phone_r")'
+)
+
+
+def dob_comparison(*, household: bool = True) -> dict[str, Any]:
+    """Birth date (``YYYY-MM-DD`` text): exact, day/month swapped, one edit, same day and month.
+
+    With ``household``, an exact date is split by whether the records share a street line or a
+    phone: inside a household the same birth date is a twin's as often as a duplicate's, so that
+    level's u is measured among relatives (``cdp.resolve.context``), not among random pairs.
+    """
+    exact = [_level('"dob_l" = "dob_r"', DOB_EXACT_LABEL)]
+    if household:
+        exact.insert(0, _level(f'"dob_l" = "dob_r" AND {SAME_HOUSEHOLD}', DOB_HOUSEHOLD_LABEL))
     swapped = (
         'substr("dob_l", 1, 4) = substr("dob_r", 1, 4) AND substr("dob_l", 6, 2) = substr("dob_r", 9, 2) '
         'AND substr("dob_l", 9, 2) = substr("dob_r", 6, 2)'
@@ -86,7 +126,7 @@ def dob_comparison() -> dict[str, Any]:
         "comparison_description": "date of birth: exact, day/month swap, one typo, same day and month",
         "comparison_levels": [
             _null("dob"),
-            _level('"dob_l" = "dob_r"', "exact"),
+            *exact,
             _level(swapped, "day and month swapped"),
             _level('damerau_levenshtein("dob_l", "dob_r") <= 1', "one character differs"),
             _level('substr("dob_l", 6, 5) = substr("dob_r", 6, 5)', "same day and month"),
@@ -125,18 +165,35 @@ def national_id_comparison() -> dict[str, Any]:
     }
 
 
-def email_comparison() -> dict[str, Any]:
+def email_comparison(*, namesakes: bool = True) -> dict[str, Any]:
     """E-mail: exact address, same local part at another domain.
 
     No fuzzy local-part level: local parts are mostly built from the name, so a near-equal local
-    part mostly repeats the name evidence.
+    part mostly repeats the name evidence. With ``namesakes``, an exact address whose local part
+    has no digit, between records with the same surname and initial, is its own level: namesakes
+    share such addresses, so its u is measured among namesakes (``cdp.resolve.context``).
     """
+    exact = [
+        _level(
+            '"email_l" = "email_r"', EMAIL_EXACT_LABEL, tf_adjustment_column="email", tf_adjustment_weight=1.0
+        )
+    ]
+    if namesakes:
+        exact.insert(
+            0,
+            _level(
+                '"email_l" = "email_r" AND NOT regexp_matches("email_local_l", \'[0-9]\') '
+                'AND "last_name_l" = "last_name_r" '
+                'AND substr("first_name_l", 1, 1) = substr("first_name_r", 1, 1)',
+                EMAIL_NAMESAKE_LABEL,
+            ),
+        )
     return {
         "output_column_name": "email",
         "comparison_description": "email: exact, same local part",
         "comparison_levels": [
             _null("email"),
-            _level('"email_l" = "email_r"', "exact", tf_adjustment_column="email", tf_adjustment_weight=1.0),
+            *exact,
             _level(
                 '"email_local_l" = "email_local_r"',
                 "same local part",
@@ -195,13 +252,14 @@ def household_comparison() -> dict[str, Any]:
     }
 
 
-_COMPARISONS: dict[str, Callable[[], dict[str, Any]]] = {
-    "first_name": first_name_comparison,
-    "dob": dob_comparison,
-    "national_id": national_id_comparison,
-    "email": email_comparison,
-    "household": household_comparison,
-}
+def _comparisons(available: set[str]) -> dict[str, Callable[[], dict[str, Any]]]:
+    return {
+        "first_name": first_name_comparison,
+        "dob": lambda: dob_comparison(household=bool(available & {"address_line1", "phone"})),
+        "national_id": national_id_comparison,
+        "email": lambda: email_comparison(namesakes=bool(available & {"last_name", "full_name"})),
+        "household": household_comparison,
+    }
 
 
 def comparison_names(available_columns: Collection[str]) -> list[str]:
@@ -257,7 +315,7 @@ def build_settings(available_columns: Collection[str]) -> SettingsCreator:
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=[_COMPARISONS[name]() for name in names],
+        comparisons=[_comparisons(set(available_columns))[name]() for name in names],
         blocking_rules_to_generate_predictions=prediction_blocking_rules(available_columns),
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=True,

@@ -21,6 +21,7 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.exceptions import EMTrainingException
 
 from cdp.errors import CdpError
+from cdp.resolve.context import apply_context_probabilities, floor_unobserved_u
 from cdp.resolve.prepare import detect_placeholders, prepare_linkage_input
 from cdp.resolve.settings import build_settings
 
@@ -63,12 +64,17 @@ PRIOR_RULES_RECALL = 0.6
 #: EM passes. Each blocks on two fields that together mostly pick out one person, so EM is not
 #: asked to tell a duplicate from a household member (who shares surname, address, phone and
 #: often e-mail); the blocked fields' own comparisons are estimated in the other passes.
+#: The birth-date comparison reads the street line and phone too (its "same household" level), so
+#: a pass blocked on neither birth date nor phone estimates it: e-mail + first name, or, for a
+#: source without e-mail, first + last name (the fallback only runs when e-mail is absent).
 EM_PASSES: tuple[tuple[str, ...], ...] = (
     ("dob", "first_name"),
     ("email", "dob"),
     ("phone", "first_name"),
+    ("email", "first_name"),
     ("dob", "national_id_last4_token"),
 )
+EM_FALLBACK_PASS: tuple[str, ...] = ("first_name", "last_name")
 
 
 class TrainingError(CdpError):
@@ -140,7 +146,7 @@ def train_model(
     *,
     engine: LinkageEngine,
     seed: int = 42,
-    max_pairs_u: float = 5e6,
+    max_pairs_u: float = 1e7,
     max_pairs_em: float = 2e6,
     columns: Collection[str] | None = None,
 ) -> TrainedModel:
@@ -200,7 +206,8 @@ def train_model(
     step = time.perf_counter()
     em_passes: list[str] = []
     em_skipped: list[str] = []
-    for rule in EM_PASSES:
+    passes = EM_PASSES if _usable(("email",), available) else (*EM_PASSES, EM_FALLBACK_PASS)
+    for rule in passes:
         blocked = {_COMPARISON_OF.get(column, column) for column in rule}
         if not _usable(rule, available) or not (compared - blocked):
             continue
@@ -211,6 +218,13 @@ def train_model(
         else:
             em_skipped.append("+".join(rule))
     timings["em"] = time.perf_counter() - step
+
+    step = time.perf_counter()
+    floored = floor_unobserved_u(
+        linker._settings_obj, sampled_pairs=min(max_pairs_u, prepared.height * (prepared.height - 1) / 2)
+    )
+    context = apply_context_probabilities(linker._settings_obj, prepared)
+    timings["context"] = time.perf_counter() - step
 
     model = _rounded(linker.misc.save_model_to_json())
     model_json = json.dumps(model, indent=2)
@@ -225,6 +239,8 @@ def train_model(
         "blocking_comparisons": counts[-1]["cumulative"] if counts else 0,
         "em_passes": em_passes,
         "em_passes_skipped": em_skipped,
+        "u_floored_levels": floored,
+        "context_u": context,
         "seconds": {key: round(value, 2) for key, value in timings.items()},
     }
     log.info(

@@ -158,6 +158,27 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
         },
     ),
     TableDoc(
+        name="ingest_files",
+        description=(
+            "Manifest of every extract file ingested so far. A run reads only files not listed here; "
+            "landed files are immutable, so a listed file that changed or vanished, a late file sorting "
+            "before an ingested one, or a changed mapping or token key makes the run read everything again."
+        ),
+        grain="One row per ingested extract file.",
+        columns={
+            "source": "Config entry the file belongs to.",
+            "file": "Extract file, relative to the source config (as in rejects and reconciliation).",
+            "size_bytes": "File size when ingested.",
+            "modified_ns": "File modification time (ns since the epoch) when ingested.",
+            "sha256": "SHA-256 of the file's content.",
+            "entry_fingerprint": "Keyed digest of the entry's mapping and the token key (no key material).",
+            "rows_read": "Data rows in the file.",
+            "rows_accepted": "Rows that passed the contract.",
+            "rows_rejected": "Rows quarantined in rejects.",
+            "ingested_at": "When the file was ingested (UTC).",
+        },
+    ),
+    TableDoc(
         name="erased_customers",
         description=(
             "Customer IDs that held a record named in the erasure register. Their records are removed at "

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from cdp.identity import DECISION_COLUMNS, ClusteringPolicy, Decisions, resolve_customer_id
+from cdp.incremental import resolve_increment
+from cdp.schemas.canonical import conform
+
+
+def step(
+    previous_parties, parties, edges, state, queue, model_json, engine, *, run, decisions=None, erased=None
+):
+    return resolve_increment(
+        previous_parties=previous_parties,
+        parties=parties,
+        previous_edges=edges,
+        previous_state=state,
+        previous_review_queue=queue,
+        model_json=model_json,
+        engine=engine,
+        policy=ClusteringPolicy(),
+        decisions=decisions or Decisions.none(),
+        run_id=run,
+        run_time=dt.datetime(2026, 2, int(run[1:])),
+        erased=erased,
+    )
+
+
+def ids(state) -> dict[str, str]:
+    return dict(
+        zip(state.clusters["record_id"].to_list(), state.clusters["customer_id"].to_list(), strict=True)
+    )
+
+
+def test_no_new_data_changes_nothing_and_logs_no_event(model_json, engine, kit, full_run):
+    k = kit
+    parties = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB)
+    edges, state, queue = full_run(parties, model_json, engine)
+    result = step(parties, parties, edges, state, queue, model_json, engine, run="r1")
+    assert result.state is state
+    assert result.edges is edges
+    assert result.events.is_empty()
+    assert result.affected_customer_ids.is_empty()
+    assert result.scored_records == 0
+
+
+def test_unrelated_batch_keeps_every_existing_id(model_json, engine, kit, full_run):
+    k = kit
+    before = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB)
+    edges, state, queue = full_run(before, model_json, engine)
+    after = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB, k.CAROL)
+    result = step(before, after, edges, state, queue, model_json, engine, run="r1")
+    assert {key: value for key, value in ids(result.state).items() if key != "C1"} == ids(state)
+    carol = ids(result.state)["C1"]
+    assert carol not in ids(state).values()
+    assert result.events.select("event", "customer_id").rows() == [
+        ("created", carol),
+        ("record_added", carol),
+    ]
+    assert result.scored_records == 1
+
+
+def test_bridging_record_merges_and_a_change_splits(model_json, engine, kit, full_run):
+    k = kit
+    base = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB)
+    edges, state, queue = full_run(base, model_json, engine)
+    core_id, card_id = ids(state)["A1"], ids(state)["A2"]
+    assert core_id != card_id
+
+    merged = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB, k.ALICE_DIGITAL)
+    first = step(base, merged, edges, state, queue, model_json, engine, run="r1")
+    after_merge = ids(first.state)
+    assert after_merge["A1"] == after_merge["A2"] == after_merge["A3"]
+    survivor = after_merge["A1"]
+    retired = card_id if survivor == core_id else core_id
+    merge_events = first.events.filter(pl.col("event") == "merged")
+    assert merge_events.select("customer_id", "other_customer_id").rows() == [(retired, survivor)]
+    assert resolve_customer_id(retired, first.state.merged_into) == survivor
+    assert set(first.affected_customer_ids.to_list()) == {core_id, card_id}
+    assert after_merge["B1"] == ids(state)["B1"]
+
+    # The digital record loses its email and phone: nothing ties the card record to Alice any more.
+    changed = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB, {**k.ALICE_DIGITAL, "email": None, "phone": None})
+    second = step(merged, changed, first.edges, first.state, first.review_queue, model_json, engine, run="r2")
+    after_split = ids(second.state)
+    assert after_split["A1"] == after_split["A3"] == survivor
+    assert after_split["A2"] != survivor
+    split = second.events.filter(pl.col("event") == "split")
+    assert split.select("customer_id", "other_customer_id").rows() == [(survivor, after_split["A2"])]
+    assert second.delta.changed["record_id"].to_list() == ["A3"]
+
+
+def test_deleted_record_leaves_its_customer(model_json, engine, kit, full_run):
+    k = kit
+    before = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.ALICE_DIGITAL, k.BOB)
+    edges, state, queue = full_run(before, model_json, engine)
+    alice = ids(state)["A1"]
+    after = k.frame(k.ALICE_CORE, k.ALICE_DIGITAL, k.BOB)
+    result = step(before, after, edges, state, queue, model_json, engine, run="r1")
+    assert "A2" not in ids(result.state)
+    assert ids(result.state)["A1"] == ids(result.state)["A3"] == alice
+    removed = result.events.filter(pl.col("event") == "record_removed")
+    assert removed.select("customer_id", "record_id").rows() == [(alice, "A2")]
+    assert result.edges.filter((pl.col("record_id_l") == "A2") | (pl.col("record_id_r") == "A2")).is_empty()
+
+
+def test_erased_record_leaves_even_if_still_delivered(model_json, engine, kit, full_run):
+    k = kit
+    parties = k.frame(k.ALICE_CORE, k.ALICE_DIGITAL, k.BOB)
+    edges, state, queue = full_run(parties, model_json, engine)
+    erased = pl.DataFrame({"source": ["digital_users"], "record_id": ["A3"]})
+    result = step(parties, parties, edges, state, queue, model_json, engine, run="r1", erased=erased)
+    assert "A3" not in ids(result.state)
+    assert ids(result.state)["A1"] == ids(state)["A1"]
+
+
+def decision(left: dict, right: dict) -> pl.DataFrame:
+    return conform(
+        pl.DataFrame(
+            {
+                "source_l": [left["source"]],
+                "record_id_l": [left["record_id"]],
+                "source_r": [right["source"]],
+                "record_id_r": [right["record_id"]],
+                "decided_by": ["steward"],
+                "decided_at": [dt.datetime(2026, 1, 1)],
+                "reason": ["test"],
+            }
+        ),
+        DECISION_COLUMNS,
+    )
+
+
+def test_must_link_and_cannot_link_hold_across_incremental_runs(model_json, engine, kit, full_run):
+    k = kit
+    decisions = Decisions(
+        must_link=decision(k.ALICE_CORE, k.ALICE_CARD), cannot_link=decision(k.ALICE_CARD, k.ALICE_DIGITAL)
+    )
+    base = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB)
+    edges, state, queue = full_run(base, model_json, engine, decisions)
+    assert ids(state)["A1"] == ids(state)["A2"]
+
+    # The digital record links the card record strongly, but the cannot-link keeps them apart.
+    grown = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB, k.ALICE_DIGITAL)
+    first = step(base, grown, edges, state, queue, model_json, engine, run="r1", decisions=decisions)
+    after = ids(first.state)
+    assert after["A1"] == after["A2"] == ids(state)["A1"]
+    assert after["A3"] != after["A2"]
+
+    more = k.frame(
+        k.ALICE_CORE, k.ALICE_CARD, k.BOB, k.ALICE_DIGITAL, k.rec("B2", "bob", "jones", k.D2, token="t2")
+    )
+    second = step(
+        grown,
+        more,
+        first.edges,
+        first.state,
+        first.review_queue,
+        model_json,
+        engine,
+        run="r2",
+        decisions=decisions,
+    )
+    final = ids(second.state)
+    assert final["A1"] == final["A2"] == ids(state)["A1"]
+    assert final["A3"] == after["A3"] != final["A2"]
+    assert final["B2"] == final["B1"] == ids(state)["B1"]
+
+
+def test_a_reordered_redelivery_is_not_a_change(model_json, engine, kit, full_run):
+    k = kit
+    parties = k.frame(k.ALICE_CORE, k.BOB, k.rec("Z9", "zed", "zulu", k.D1))
+    edges, state, queue = full_run(parties, model_json, engine)
+    moved = parties.reverse().with_columns(source_file=pl.lit("g.csv"))
+    result = step(parties, moved, edges, state, queue, model_json, engine, run="r1")
+    assert result.state is state
+    assert result.delta.moved.height == 3
+    assert_frame_equal(result.state.clusters, state.clusters)
+
+
+def test_batch_edges_match_the_full_runs_edges(model_json, engine, kit, full_run):
+    k = kit
+    base = k.frame(k.ALICE_CORE, k.BOB)
+    edges, state, queue = full_run(base, model_json, engine)
+    grown = k.frame(k.ALICE_CORE, k.BOB, k.ALICE_CARD, k.ALICE_DIGITAL)
+    result = step(base, grown, edges, state, queue, model_json, engine, run="r1")
+    full_edges, _, _ = full_run(grown, model_json, engine)
+    pairs = ["source_l", "record_id_l", "source_r", "record_id_r"]
+    assert_frame_equal(
+        result.edges.select(*pairs, "match_reason").sort(pairs),
+        full_edges.select(*pairs, "match_reason").sort(pairs),
+    )
