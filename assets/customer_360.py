@@ -1,10 +1,13 @@
 """The customer 360: golden records with lineage, holdings, engagement, consent and households."""
 
+import datetime as dt
+
 import dagster as dg
 import polars as pl
 
-from assets.resources import RunOptions, SourcesResource
-from cdp.customer360 import build_customer_360, load_survivorship
+from assets.resources import RunOptions, SourcesResource, WarehouseResource
+from cdp.customer360 import load_survivorship
+from cdp.runmodes import build_customer_tables
 
 GROUP = "customer_360"
 
@@ -19,20 +22,27 @@ GROUP = "customer_360"
         "customer_source_records": dg.AssetOut(description="Every source record key of each customer."),
         "customer_consent": dg.AssetOut(description="Current consent per customer, purpose and channel."),
         "households": dg.AssetOut(description="Customers grouped by shared normalized address."),
+        "customer_360_runs": dg.AssetOut(
+            description="One row per run: full build or splice, and how many rebuilt."
+        ),
     },
 )
 def customer_360_tables(
+    context: dg.AssetExecutionContext,
     std_parties: pl.DataFrame,
     std_accounts: pl.DataFrame,
     std_account_holders: pl.DataFrame,
     std_events: pl.DataFrame,
     std_consents: pl.DataFrame,
     identity_clusters: pl.DataFrame,
+    identity_runs: pl.DataFrame,
+    identity_affected: pl.DataFrame,
     sources: SourcesResource,
+    warehouse: WarehouseResource,
     run_options: RunOptions,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+):
     """Build the customer 360 from the standardized records and the resolved identities."""
-    result = build_customer_360(
+    built = build_customer_tables(
         parties=std_parties,
         clusters=identity_clusters,
         accounts=std_accounts,
@@ -41,5 +51,23 @@ def customer_360_tables(
         consents=std_consents,
         rules=load_survivorship(sources.survivorship_file()),
         as_of=run_options.as_of_date(),
+        identity_mode=str(identity_runs["mode"][-1]),
+        affected_customer_ids=identity_affected,
+        warehouse=warehouse.warehouse(),
+        run_id=context.run_id,
+        run_time=dt.datetime.now(dt.UTC).replace(tzinfo=None),
     )
-    return result.customer_360, result.lineage, result.source_records, result.consent, result.households
+    summary = built.runs.row(-1, named=True)
+    context.add_output_metadata(
+        {key: summary[key] for key in ("mode", "reason", "customers", "rebuilt_customers")},
+        output_name="customer_360",
+    )
+    tables = built.tables
+    return (
+        tables.customer_360,
+        tables.lineage,
+        tables.source_records,
+        tables.consent,
+        tables.households,
+        built.runs,
+    )

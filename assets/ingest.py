@@ -16,9 +16,13 @@ GROUP = "ingest"
         "ingest_increment": dg.AssetOut(
             description="Mapped rows of the new extract files, what they delete, and whether this is a full read."
         ),
-        "rejects": dg.AssetOut(description="Quarantined rows of every file ingested so far: file, line, column, reason."),
+        "rejects": dg.AssetOut(
+            description="Quarantined rows of every file ingested so far: file, line, column, reason."
+        ),
         "ingest_reconciliation": dg.AssetOut(description="Per file: rows read = accepted + rejected."),
-        "ingest_files": dg.AssetOut(description="Manifest of every extract file ingested, with its fingerprint."),
+        "ingest_files": dg.AssetOut(
+            description="Manifest of every extract file ingested, with its fingerprint."
+        ),
     },
 )
 def source_extracts(
@@ -29,7 +33,9 @@ def source_extracts(
 ) -> tuple[MappedIncrement, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Read new extracts (all of them on a first or --full-refresh run), tokenizing national IDs at the door."""
     published = warehouse.warehouse()
-    increment = ingest_increment(sources.config_file(), warehouse=published, full_refresh=run_options.full_refresh)
+    increment = ingest_increment(
+        sources.config_file(), warehouse=published, full_refresh=run_options.full_refresh
+    )
     context.add_output_metadata(
         {
             "mode": "full" if increment.full else "incremental",

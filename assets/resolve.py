@@ -7,16 +7,10 @@ import polars as pl
 
 from assets.resources import LinkageBackend, RunOptions, SourcesResource, WarehouseResource
 from cdp.config import load_config
-from cdp.identity import ClusteringPolicy, cluster_records, load_decisions
-from cdp.pipeline import (
-    erased_customers,
-    identity_state_from_warehouse,
-    load_or_train_model,
-    previous_table,
-    score_edges,
-    stable_identity,
-)
+from cdp.identity import ClusteringPolicy, load_decisions
+from cdp.pipeline import current_model, erased_customers, load_or_train_model, previous_table
 from cdp.privacy.erasure import load_erasure_register
+from cdp.runmodes import resolve_identities
 
 GROUP = "resolve"
 
@@ -42,26 +36,11 @@ def linkage_model(
     return dg.MaterializeResult(metadata={"version": model.version, "origin": model.origin, **model.report})
 
 
-@dg.asset(group_name=GROUP, kinds={"splink", "polars"}, deps=[linkage_model])
-def identity_edges(
-    std_parties: pl.DataFrame,
-    warehouse: WarehouseResource,
-    linkage_backend: LinkageBackend,
-    run_options: RunOptions,
-) -> dg.Output[pl.DataFrame]:
-    """Scored record pairs: Splink match probability and per-comparison weights, plus deterministic links."""
-    edges = score_edges(
-        std_parties,
-        warehouse=warehouse.warehouse(),
-        engine=linkage_backend.engine(),
-        review_floor=ClusteringPolicy().review_band[0],
-    )
-    return dg.Output(edges, metadata={"edges": edges.height})
-
-
 @dg.multi_asset(
     group_name=GROUP,
+    deps=[linkage_model],
     outs={
+        "identity_edges": dg.AssetOut(description="Scored record pairs with each comparison's match weight."),
         "identity_clusters": dg.AssetOut(
             description="One row per accepted party record with its stable customer_id."
         ),
@@ -72,32 +51,62 @@ def identity_edges(
         "identity_review_queue": dg.AssetOut(
             description="Uncertain pairs and guarded clusters for a data steward."
         ),
+        "identity_runs": dg.AssetOut(
+            description="One row per run: full or incremental, why, and what it touched."
+        ),
+        "identity_affected": dg.AssetOut(
+            description="Customers whose records this run re-clustered (not published)."
+        ),
     },
 )
 def identity(
     context: dg.AssetExecutionContext,
     std_parties: pl.DataFrame,
-    identity_edges: pl.DataFrame,
     sources: SourcesResource,
     warehouse: WarehouseResource,
+    linkage_backend: LinkageBackend,
     run_options: RunOptions,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Cluster the edges under steward decisions and the over-merge guard, then keep customer IDs stable."""
-    policy = ClusteringPolicy(
-        threshold=run_options.match_threshold, max_cluster_size=run_options.max_cluster_size
-    )
-    clustered = cluster_records(
-        std_parties, identity_edges, policy=policy, decisions=load_decisions(sources.decisions_file())
-    )
-    state = stable_identity(
-        clustered.assignments,
-        previous=identity_state_from_warehouse(warehouse.warehouse()),
+):
+    """Score, cluster and keep customer IDs stable: only the new and changed records when possible."""
+    published = warehouse.warehouse()
+    resolved = resolve_identities(
+        std_parties,
+        warehouse=published,
+        engine=linkage_backend.engine(),
+        model=current_model(published),
+        policy=ClusteringPolicy(
+            threshold=run_options.match_threshold, max_cluster_size=run_options.max_cluster_size
+        ),
+        decisions=load_decisions(sources.decisions_file()),
         run_id=context.run_id,
+        run_time=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        full_refresh=run_options.full_refresh,
     )
+    summary = resolved.runs.row(-1, named=True)
     context.add_output_metadata(
-        {"customers": state.clusters["customer_id"].n_unique()}, output_name="identity_clusters"
+        {
+            key: summary[key]
+            for key in (
+                "mode",
+                "reason",
+                "scored_records",
+                "affected_customers",
+                "customers",
+                "identity_events",
+            )
+        },
+        output_name="identity_clusters",
     )
-    return state.clusters, state.changes, state.merged_into, clustered.review_queue
+    state = resolved.state
+    return (
+        resolved.edges,
+        state.clusters,
+        state.changes,
+        state.merged_into,
+        resolved.review_queue,
+        resolved.runs,
+        resolved.affected_customer_ids,
+    )
 
 
 @dg.asset(name="erased_customers", group_name=GROUP, kinds={"polars"})

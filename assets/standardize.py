@@ -20,8 +20,12 @@ def _standardized_asset(table: str) -> dg.AssetsDefinition:
         kinds={"polars"},
         description=f"Canonical {table}: names, dates, codes, phones, emails and addresses normalized.",
     )
-    def _standardize(ingest_increment: MappedIncrement, warehouse: WarehouseResource) -> dg.Output[pl.DataFrame]:
-        standardized = merged_table(table, ingest_increment, warehouse=warehouse.warehouse(), published=f"std_{table}")
+    def _standardize(
+        ingest_increment: MappedIncrement, warehouse: WarehouseResource
+    ) -> dg.Output[pl.DataFrame]:
+        standardized = merged_table(
+            table, ingest_increment, warehouse=warehouse.warehouse(), published=f"std_{table}"
+        )
         return dg.Output(standardized, metadata={"rows": standardized.height})
 
     return _standardize

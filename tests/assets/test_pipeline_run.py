@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,14 +97,15 @@ def test_a_failed_quality_check_blocks_publishing(
     shutil.copytree(published[0], root)
     warehouse = Warehouse(root)
     published_before = warehouse.read("customer_360")
-    build = customer_360_assets.build_customer_360
+    build = customer_360_assets.build_customer_tables
 
     def duplicated_customer(**kwargs: object) -> object:
-        result = build(**kwargs)
-        duplicated = pl.concat([result.customer_360, result.customer_360.head(1)])
-        return type(result)(**{**result.__dict__, "customer_360": duplicated})
+        built = build(**kwargs)
+        tables = built.tables
+        duplicated = replace(tables, customer_360=pl.concat([tables.customer_360, tables.customer_360.head(1)]))
+        return replace(built, tables=duplicated)
 
-    monkeypatch.setattr(customer_360_assets, "build_customer_360", duplicated_customer)
+    monkeypatch.setattr(customer_360_assets, "build_customer_tables", duplicated_customer)
     run = _run(SAMPLE / "sources.yaml", root)
     assert not run.success
     assert run.error is not None and "customer_360_quality" in run.error

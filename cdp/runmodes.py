@@ -1,0 +1,315 @@
+"""Full or incremental: how the identity and customer 360 stages choose, and the logs that say so.
+
+A daily run resolves only what the new extracts brought (:mod:`cdp.incremental`) when it safely
+can: the previous run published its state, with the same linkage model, clustering policy and
+survivorship rules. Anything else (a first run, ``--full-refresh``, a retrained model, a changed
+threshold or rule set) takes the full path, which still keeps customer IDs stable by overlap with
+the previous clusters. Each run appends one row to ``identity_runs`` and ``customer_360_runs``
+recording which path it took and why, so an operator can always tell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from cdp.pipeline import (
+    ModelVersion,
+    identity_state_from_warehouse,
+    previous_table,
+    score_edges,
+    stable_identity,
+)
+from cdp.schemas.canonical import conform
+
+if TYPE_CHECKING:
+    from cdp.customer360 import Customer360Result, SurvivorshipRules
+    from cdp.engine import LinkageEngine
+    from cdp.identity import ClusteringPolicy, Decisions, IdentityState
+    from cdp.storage import Warehouse
+
+log = logging.getLogger(__name__)
+
+FULL = "full"
+INCREMENTAL = "incremental"
+
+#: identity_runs: one row per run of the identity stage.
+IDENTITY_RUN_COLUMNS: Mapping[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "run_time": pl.Datetime("us"),
+    "mode": pl.String(),
+    "reason": pl.String(),
+    "model_version": pl.String(),
+    "threshold": pl.Float64(),
+    "max_cluster_size": pl.Int64(),
+    "records": pl.Int64(),
+    "new_records": pl.Int64(),
+    "changed_records": pl.Int64(),
+    "removed_records": pl.Int64(),
+    "scored_records": pl.Int64(),
+    "affected_customers": pl.Int64(),
+    "customers": pl.Int64(),
+    "identity_events": pl.Int64(),
+    "seconds": pl.Float64(),
+}
+
+#: customer_360_runs: one row per run of the customer 360 stage.
+CUSTOMER_360_RUN_COLUMNS: Mapping[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "run_time": pl.Datetime("us"),
+    "as_of": pl.Date(),
+    "mode": pl.String(),
+    "reason": pl.String(),
+    "rules_version": pl.String(),
+    "customers": pl.Int64(),
+    "rebuilt_customers": pl.Int64(),
+    "seconds": pl.Float64(),
+}
+
+CUSTOMER_360_TABLES = (
+    "customer_360",
+    "customer_attribute_lineage",
+    "customer_source_records",
+    "customer_consent",
+    "households",
+)
+
+
+@dataclass(frozen=True)
+class IdentityRun:
+    """What the identity stage publishes this run, and the customers whose records it re-clustered."""
+
+    edges: pl.DataFrame
+    state: IdentityState
+    review_queue: pl.DataFrame
+    affected_customer_ids: pl.DataFrame
+    runs: pl.DataFrame
+
+    @property
+    def mode(self) -> str:
+        return str(self.runs["mode"][-1])
+
+
+def _appended(
+    previous: pl.DataFrame | None, row: dict[str, object], columns: Mapping[str, pl.DataType]
+) -> pl.DataFrame:
+    new = pl.DataFrame([row], schema=dict(columns))
+    return new if previous is None else pl.concat([conform(previous, columns), new])
+
+
+def _table_or_empty(warehouse: Warehouse, name: str, *, like: pl.DataFrame) -> pl.DataFrame:
+    previous = previous_table(warehouse, name)
+    return like.clear() if previous is None else previous
+
+
+def _identity_mode(
+    warehouse: Warehouse, *, model: ModelVersion, policy: ClusteringPolicy, full_refresh: bool
+) -> tuple[str, str]:
+    if full_refresh:
+        return FULL, "--full-refresh"
+    runs = previous_table(warehouse, "identity_runs")
+    if runs is None or runs.is_empty():
+        return FULL, "no previous identity run"
+    if not all(previous_table(warehouse, name) is not None for name in ("std_parties", "identity_edges")):
+        return FULL, "previous run published no parties or edges"
+    last = runs.row(-1, named=True)
+    if last["model_version"] != model.version:
+        return FULL, f"linkage model changed ({last['model_version']} -> {model.version})"
+    if last["threshold"] != policy.threshold or last["max_cluster_size"] != policy.max_cluster_size:
+        return FULL, "clustering policy changed"
+    return INCREMENTAL, "previous state reusable"
+
+
+def resolve_identities(
+    parties: pl.DataFrame,
+    *,
+    warehouse: Warehouse,
+    engine: LinkageEngine,
+    model: ModelVersion,
+    policy: ClusteringPolicy,
+    decisions: Decisions,
+    run_id: str,
+    run_time: dt.datetime,
+    full_refresh: bool,
+) -> IdentityRun:
+    """Resolve this run's party records: only the batch when possible, else everything.
+
+    Both paths keep customer IDs stable against the previously published identity state and
+    honour the steward's decisions; the incremental one re-scores only new and changed records.
+    """
+    from cdp.identity import cluster_records
+    from cdp.incremental import party_delta, resolve_increment
+
+    started = time.perf_counter()
+    mode, reason = _identity_mode(warehouse, model=model, policy=policy, full_refresh=full_refresh)
+    previous_state = identity_state_from_warehouse(warehouse)
+    previous_parties = previous_table(warehouse, "std_parties")
+    if mode == INCREMENTAL and previous_state is not None and previous_parties is not None:
+        step = resolve_increment(
+            previous_parties=previous_parties,
+            parties=parties,
+            previous_edges=_table_or_empty(warehouse, "identity_edges", like=pl.DataFrame()),
+            previous_state=previous_state,
+            previous_review_queue=previous_table(warehouse, "identity_review_queue"),
+            model_json=model.model_json,
+            engine=engine,
+            policy=policy,
+            decisions=decisions,
+            run_id=run_id,
+            run_time=run_time,
+        )
+        edges, state, queue = step.edges, step.state, step.review_queue
+        affected = step.affected_customer_ids.cast(pl.String).rename("customer_id").to_frame()
+        counts = (
+            step.delta.new.height,
+            step.delta.changed.height,
+            step.delta.removed.height,
+            step.scored_records,
+        )
+    else:
+        edges = score_edges(parties, warehouse=warehouse, engine=engine, review_floor=policy.review_band[0])
+        clustered = cluster_records(parties, edges, policy=policy, decisions=decisions)
+        state = stable_identity(
+            clustered.assignments, previous=previous_state, run_id=run_id, run_time=run_time
+        )
+        queue = clustered.review_queue
+        affected = state.clusters.select("customer_id").unique().sort("customer_id")
+        delta = party_delta(previous_parties, parties) if previous_parties is not None else None
+        counts = (
+            parties.height if delta is None else delta.new.height,
+            0 if delta is None else delta.changed.height,
+            0 if delta is None else delta.removed.height,
+            parties.height,
+        )
+    previous_events = 0 if previous_state is None else previous_state.changes.height
+    row = {
+        "run_id": run_id,
+        "run_time": run_time,
+        "mode": mode,
+        "reason": reason,
+        "model_version": model.version,
+        "threshold": policy.threshold,
+        "max_cluster_size": policy.max_cluster_size,
+        "records": parties.height,
+        "new_records": counts[0],
+        "changed_records": counts[1],
+        "removed_records": counts[2],
+        "scored_records": counts[3],
+        "affected_customers": affected.height,
+        "customers": state.clusters["customer_id"].n_unique(),
+        "identity_events": state.changes.height - previous_events,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    log.info(
+        "identity %s run: %s",
+        mode,
+        {key: row[key] for key in ("records", "scored_records", "affected_customers")},
+    )
+    runs = _appended(previous_table(warehouse, "identity_runs"), row, IDENTITY_RUN_COLUMNS)
+    return IdentityRun(
+        edges=edges, state=state, review_queue=queue, affected_customer_ids=affected, runs=runs
+    )
+
+
+def rules_version(rules: SurvivorshipRules) -> str:
+    """A short digest of the survivorship rules, so a changed rule set forces a full 360 build."""
+    return hashlib.sha256(repr((rules.attributes, rules.household_max_members)).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Customer360Run:
+    """The customer 360 tables of this run and the run log that says how they were built."""
+
+    tables: Customer360Result
+    runs: pl.DataFrame
+
+
+def build_customer_tables(
+    *,
+    parties: pl.DataFrame,
+    clusters: pl.DataFrame,
+    accounts: pl.DataFrame,
+    account_holders: pl.DataFrame,
+    events: pl.DataFrame,
+    consents: pl.DataFrame,
+    rules: SurvivorshipRules,
+    as_of: dt.date,
+    identity_mode: str,
+    affected_customer_ids: pl.DataFrame,
+    warehouse: Warehouse,
+    run_id: str,
+    run_time: dt.datetime,
+) -> Customer360Run:
+    """Rebuild only the customers this run touched when identity ran incrementally, else all of them.
+
+    The splice equals the full build exactly (``cdp.incremental.refresh``); it needs the previous
+    run's published inputs and 360 tables and the same survivorship rules.
+    """
+    from cdp.customer360 import Customer360Result
+    from cdp.incremental import Customer360Inputs, build_full, refresh_customer_360
+
+    started = time.perf_counter()
+    inputs = Customer360Inputs(
+        parties=parties,
+        clusters=clusters,
+        accounts=accounts,
+        account_holders=account_holders,
+        events=events,
+        consents=consents,
+        as_of=as_of,
+    )
+    version = rules_version(rules)
+    previous_runs = previous_table(warehouse, "customer_360_runs")
+    mode, reason = FULL, "identity was resolved in full"
+    if identity_mode == INCREMENTAL:
+        if previous_runs is None or previous_runs.is_empty():
+            reason = "no previous customer 360 run"
+        elif previous_runs["rules_version"][-1] != version:
+            reason = "survivorship rules changed"
+        else:
+            mode, reason = INCREMENTAL, "identity resolved incrementally"
+    rebuilt: int
+    if mode == INCREMENTAL and previous_runs is not None:
+        previous_frames = {name: previous_table(warehouse, name) for name in CUSTOMER_360_TABLES}
+        previous_inputs = Customer360Inputs(
+            parties=_table_or_empty(warehouse, "std_parties", like=parties),
+            clusters=_table_or_empty(warehouse, "identity_clusters", like=clusters),
+            accounts=_table_or_empty(warehouse, "std_accounts", like=accounts),
+            account_holders=_table_or_empty(warehouse, "std_account_holders", like=account_holders),
+            events=_table_or_empty(warehouse, "std_events", like=events),
+            consents=_table_or_empty(warehouse, "std_consents", like=consents),
+            as_of=previous_runs["as_of"][-1],
+        )
+        previous = Customer360Result(*(previous_frames[name] for name in CUSTOMER_360_TABLES))
+        refreshed = refresh_customer_360(
+            previous,
+            previous_inputs=previous_inputs,
+            inputs=inputs,
+            affected_customer_ids=affected_customer_ids["customer_id"],
+            rules=rules,
+        )
+        tables, rebuilt = refreshed.tables, refreshed.rebuilt_customers
+        if refreshed.full_rebuild:
+            reason = "most customers were stale: full build"
+    else:
+        tables = build_full(inputs, rules=rules)
+        rebuilt = tables.customer_360.height
+    row = {
+        "run_id": run_id,
+        "run_time": run_time,
+        "as_of": as_of,
+        "mode": mode,
+        "reason": reason,
+        "rules_version": version,
+        "customers": tables.customer_360.height,
+        "rebuilt_customers": rebuilt,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return Customer360Run(tables=tables, runs=_appended(previous_runs, row, CUSTOMER_360_RUN_COLUMNS))
