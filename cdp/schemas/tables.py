@@ -192,4 +192,50 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "first_erased_at": "When that run happened (UTC).",
         },
     ),
+    TableDoc(
+        name="identity_runs",
+        description=(
+            "One row per run of the identity stage: whether it resolved only the new and changed records "
+            "(incremental) or everything (full), why, and what it touched. A run is incremental when the "
+            "previous run published its state with the same linkage model and clustering policy."
+        ),
+        grain="One row per pipeline run (append-only).",
+        columns={
+            "run_id": "Pipeline run.",
+            "run_time": "When the run resolved identities (UTC).",
+            "mode": "full | incremental.",
+            "reason": "Why this mode: no previous run, --full-refresh, model or policy changed, state reusable.",
+            "model_version": "Version (content digest) of the linkage model used.",
+            "threshold": "Match probability at which records link.",
+            "max_cluster_size": "Over-merge guard: largest customer formed without review.",
+            "records": "Accepted party records this run.",
+            "new_records": "Records not in the previous run.",
+            "changed_records": "Records whose canonical content changed since the previous run.",
+            "removed_records": "Records deleted or erased since the previous run.",
+            "scored_records": "Records sent to the Splink model this run.",
+            "affected_customers": "Customers whose records were re-clustered.",
+            "customers": "Customers after the run.",
+            "identity_events": "Rows this run added to identity_changes.",
+            "seconds": "Wall time of the identity stage.",
+        },
+    ),
+    TableDoc(
+        name="customer_360_runs",
+        description=(
+            "One row per run of the customer 360 stage: a full build, or a splice that rebuilt only the "
+            "customers the run touched (equal to a full build on the same inputs)."
+        ),
+        grain="One row per pipeline run (append-only).",
+        columns={
+            "run_id": "Pipeline run.",
+            "run_time": "When the run built the 360 (UTC).",
+            "as_of": "Reference date of ages, tenure, engagement windows and open accounts.",
+            "mode": "full | incremental.",
+            "reason": "Why this mode.",
+            "rules_version": "Digest of the survivorship rules; a change forces a full build.",
+            "customers": "Customers in customer_360 after the run.",
+            "rebuilt_customers": "Customers rebuilt from their records this run.",
+            "seconds": "Wall time of the customer 360 stage.",
+        },
+    ),
 )
