@@ -1,21 +1,25 @@
 """Ingestion: the extracts that landed since the last run, read under their schema contracts."""
 
 import dagster as dg
-import polars as pl
 
 from assets.resources import RunOptions, SourcesResource, WarehouseResource
-from cdp.ingest import MappedIncrement
-from cdp.pipeline import ingest_increment, merged_table
+from cdp.pipeline import ingest_increment, merged_table, split_increment
 
 GROUP = "ingest"
+
+#: Canonical tables an extract can feed; each gets its own slice of the increment.
+INGESTED_TABLES = ("parties", "accounts", "account_holders", "transactions", "events", "consents")
 
 
 @dg.multi_asset(
     group_name=GROUP,
     outs={
-        "ingest_increment": dg.AssetOut(
-            description="Mapped rows of the new extract files, what they delete, and whether this is a full read."
-        ),
+        **{
+            f"raw_{table}": dg.AssetOut(
+                description=f"New {table} rows and deletions since the last run (internal)."
+            )
+            for table in INGESTED_TABLES
+        },
         "rejects": dg.AssetOut(
             description="Quarantined rows of every file ingested so far: file, line, column, reason."
         ),
@@ -30,8 +34,8 @@ def source_extracts(
     sources: SourcesResource,
     warehouse: WarehouseResource,
     run_options: RunOptions,
-) -> tuple[MappedIncrement, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Read new extracts (all of them on a first or --full-refresh run), tokenizing national IDs at the door."""
+):
+    """Read new extracts (all of them on a first or full-refresh run), tokenizing national IDs at the door."""
     published = warehouse.warehouse()
     increment = ingest_increment(
         sources.config_file(), warehouse=published, full_refresh=run_options.full_refresh
@@ -43,10 +47,11 @@ def source_extracts(
             "new_files": increment.files.height,
             **{key: value for summary in increment.summaries for key, value in summary.as_metadata().items()},
         },
-        output_name="ingest_increment",
+        output_name="raw_parties",
     )
+    slices = split_increment(increment, INGESTED_TABLES)
     return (
-        increment,
+        *(slices[table] for table in INGESTED_TABLES),
         merged_table("rejects", increment, warehouse=published, published="rejects"),
         merged_table("reconciliation", increment, warehouse=published, published="ingest_reconciliation"),
         merged_table("files", increment, warehouse=published, published="ingest_files"),

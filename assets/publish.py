@@ -12,10 +12,10 @@ GROUP = "publish"
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "parquet"},
-    ins={name: dg.AssetIn() for name in PUBLISHED_TABLES},
+    ins={name: dg.AssetIn(metadata={"lazy": True}) for name in PUBLISHED_TABLES},
 )
 def warehouse_snapshot(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, **tables: pl.DataFrame
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, **tables: pl.LazyFrame
 ) -> dg.MaterializeResult:
     """Publish every table of this run to DuckDB and Parquet in one atomic step."""
     report = publish_run(warehouse.warehouse(), tables, run_id=context.run_id)

@@ -111,6 +111,8 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> Any:
         parquet = self._path(context, ".parquet")
         if parquet.exists():
-            return pl.read_parquet(parquet)
+            # An input declared lazy (the publish step) streams the file instead of loading it.
+            lazy = (context.definition_metadata or {}).get("lazy", False)
+            return pl.scan_parquet(parquet) if lazy else pl.read_parquet(parquet)
         # Only this IO manager writes these files, inside the run's own staging folder.
         return pickle.loads(self._path(context, ".pickle").read_bytes())  # noqa: S301

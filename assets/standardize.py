@@ -3,14 +3,15 @@
 import dagster as dg
 import polars as pl
 
+from assets.ingest import INGESTED_TABLES
 from assets.resources import WarehouseResource
 from cdp.ingest import MappedIncrement
 from cdp.pipeline import merged_table
 
 GROUP = "standardize"
 
-#: Canonical tables, each standardized from its part of the ingest increment.
-STANDARDIZED_TABLES = ("parties", "accounts", "account_holders", "transactions", "events", "consents")
+#: Canonical tables, each standardized from its slice of the ingest increment.
+STANDARDIZED_TABLES = INGESTED_TABLES
 
 
 def _standardized_asset(table: str) -> dg.AssetsDefinition:
@@ -18,14 +19,11 @@ def _standardized_asset(table: str) -> dg.AssetsDefinition:
         name=f"std_{table}",
         group_name=GROUP,
         kinds={"polars"},
+        ins={"increment": dg.AssetIn(f"raw_{table}")},
         description=f"Canonical {table}: names, dates, codes, phones, emails and addresses normalized.",
     )
-    def _standardize(
-        ingest_increment: MappedIncrement, warehouse: WarehouseResource
-    ) -> dg.Output[pl.DataFrame]:
-        standardized = merged_table(
-            table, ingest_increment, warehouse=warehouse.warehouse(), published=f"std_{table}"
-        )
+    def _standardize(increment: MappedIncrement, warehouse: WarehouseResource) -> dg.Output[pl.DataFrame]:
+        standardized = merged_table(table, increment, warehouse=warehouse.warehouse(), published=f"std_{table}")
         return dg.Output(standardized, metadata={"rows": standardized.height})
 
     return _standardize

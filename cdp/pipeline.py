@@ -24,8 +24,8 @@ from cdp.errors import NotFoundError
 
 if TYPE_CHECKING:
     from cdp.engine import LinkageEngine
-    from cdp.ingest import MappedIncrement
     from cdp.identity import IdentityState
+    from cdp.ingest import MappedIncrement
     from cdp.quality import QualityReport
     from cdp.storage import Warehouse
 
@@ -169,6 +169,31 @@ def ingest_increment(config_path: Path, *, warehouse: Warehouse, full_refresh: b
     return map_increment(load_config(config_path), already_ingested, fallback_to_full=True)
 
 
+def split_increment(increment: MappedIncrement, tables: Sequence[str]) -> dict[str, MappedIncrement]:
+    """One slim increment per table, holding only that table's rows and deletions.
+
+    Each standardized table then loads only its own part of the batch rather than all of it.
+    """
+    import dataclasses
+
+    empty = pl.DataFrame()
+    slim = dataclasses.replace(
+        increment,
+        **{name: empty for name in tables},
+        rejects=empty,
+        reconciliation=empty,
+        summaries=(),
+    )
+    return {
+        name: dataclasses.replace(
+            slim,
+            **{name: getattr(increment, name)},
+            deleted_keys={name: increment.deleted_keys[name]} if name in increment.deleted_keys else {},
+        )
+        for name in tables
+    }
+
+
 def merged_table(table: str, increment: MappedIncrement, *, warehouse: Warehouse, published: str) -> pl.DataFrame:
     """The new version of a published ingestion table: the last published one updated by ``increment``.
 
@@ -182,8 +207,24 @@ def merged_table(table: str, increment: MappedIncrement, *, warehouse: Warehouse
 
 
 def previous_table(warehouse: Warehouse, name: str) -> pl.DataFrame | None:
-    """The last published version of a table, or None on the first run."""
-    return warehouse.read(name) if warehouse.exists(name) else None
+    """The last published version of a table, or None on the first run.
+
+    Read from the Parquet snapshot when it is the one DuckDB's last publish names (several times
+    faster than pulling rows out of DuckDB at a million customers), else from DuckDB itself.
+    """
+    if not warehouse.exists(name):
+        return None
+    snapshot = warehouse.root / "parquet" / f"{name}.parquet"
+    if snapshot.exists() and _snapshot_is_current(warehouse):
+        return pl.read_parquet(snapshot)
+    return warehouse.read(name)
+
+
+def _snapshot_is_current(warehouse: Warehouse) -> bool:
+    publishes = warehouse.publish_log()
+    if publishes.is_empty():
+        return False
+    return Path(os.path.realpath(warehouse.root / "parquet")).name == str(publishes["snapshot"][-1])
 
 
 def identity_state_from_warehouse(warehouse: Warehouse) -> IdentityState | None:
@@ -277,10 +318,12 @@ def quality_gate(
     return validate_tables(tables, suites=suites, docs_dir=warehouse.root / "quality_docs")
 
 
-def publish_run(warehouse: Warehouse, tables: Mapping[str, pl.DataFrame], *, run_id: str) -> dict[str, Any]:
+def publish_run(
+    warehouse: Warehouse, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, run_id: str
+) -> dict[str, Any]:
     """Publish every table atomically and return row counts for the run's metadata."""
-    warehouse.publish(dict(tables), run_id=run_id)
-    return {f"rows/{name}": frame.height for name, frame in sorted(tables.items())}
+    report = warehouse.publish(dict(tables), run_id=run_id)
+    return {f"rows/{name}": rows for name, rows in sorted(report.rows.items())}
 
 
 def source_fingerprint(config_path: Path) -> str:

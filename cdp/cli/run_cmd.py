@@ -20,7 +20,12 @@ from cdp.errors import CdpError
 DEFAULT_CONFIG = Path("data/sample/sources.yaml")
 DEFAULT_WAREHOUSE = Path("warehouse")
 #: The ingest step yields all of these together, so training must select every one of them.
-TRAINING_INPUTS = ("ingest_increment", "rejects", "ingest_reconciliation", "ingest_files")
+TRAINING_INPUTS = (
+    *(f"raw_{table}" for table in ("parties", "accounts", "account_holders", "transactions", "events", "consents")),
+    "rejects",
+    "ingest_reconciliation",
+    "ingest_files",
+)
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Source config YAML (parties, accounts, transactions, ...).")

@@ -46,14 +46,15 @@ def fsync_dir(path: Path) -> None:
         os.close(descriptor)
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
+def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     """Write ``frame`` to ``path`` so that readers never see a partial file.
 
     The frame goes to a temporary file beside ``path``, is fsynced, then renamed over ``path``
     (``os.replace`` is atomic on POSIX), and the directory is fsynced so the rename survives a crash.
 
     Args:
-        frame: The frame to write.
+        frame: The frame to write; a LazyFrame (e.g. a scan of a staged file) is streamed, never
+            held in memory whole.
         path: Destination; its folder must exist.
 
     Example:
@@ -64,13 +65,16 @@ def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        frame.write_parquet(
-            temporary,
-            compression=PARQUET_COMPRESSION,
-            compression_level=PARQUET_COMPRESSION_LEVEL,
-            statistics=True,
-            row_group_size=PARQUET_ROW_GROUP_SIZE,
-        )
+        options = {
+            "compression": PARQUET_COMPRESSION,
+            "compression_level": PARQUET_COMPRESSION_LEVEL,
+            "statistics": True,
+            "row_group_size": PARQUET_ROW_GROUP_SIZE,
+        }
+        if isinstance(frame, pl.LazyFrame):
+            frame.sink_parquet(temporary, **options)
+        else:
+            frame.write_parquet(temporary, **options)
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, path)

@@ -114,7 +114,7 @@ class _State:
 
 def publish_tables(
     warehouse: Warehouse,
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
     *,
     run_id: str,
     views: Mapping[str, str],
@@ -125,6 +125,8 @@ def publish_tables(
     Args:
         warehouse: Target warehouse (created on first publish).
         tables: Table name -> frame. Names are plain identifiers, not starting with ``_cdp_`` or ``masked_``.
+            A LazyFrame (a scan of a staged file) is streamed to the snapshot, and DuckDB loads every
+            table from the snapshot's Parquet, so publishing never needs all tables in memory.
         run_id: The publishing run; letters, digits, ``.``, ``_`` and ``-``.
         views: View name -> SELECT text (trusted code, not user input), created after the tables.
         replace_all: Drop every table and view not in this publish, instead of keeping them.
@@ -146,17 +148,22 @@ def publish_tables(
         folder = snapshots_root(root) / name
         carried = () if replace_all else tuple(sorted(set(state.tables) - set(tables)))
         dropped = tuple(sorted(set(state.tables) - set(tables))) if replace_all else ()
-        rows = {table: frame.height for table, frame in tables.items()}
+        rows: dict[str, int] = {}
         try:
             folder.mkdir(parents=True)
             for table in sorted(tables):
-                write_parquet_atomic(tables[table], folder / f"{table}.parquet")
+                path = folder / f"{table}.parquet"
+                write_parquet_atomic(tables[table], path)
+                rows[table] = pl.scan_parquet(path).select(pl.len()).collect().item()
                 fault_point("parquet")
             carried_rows = _carry(warehouse, carried, folder, source=previous if trusted else None)
             write_manifest(folder, Manifest(run_id=run_id, seq=seq, rows={**rows, **carried_rows}))
             masked = commit_publish(
                 warehouse,
-                tables,
+                {
+                    table: frame if isinstance(frame, pl.DataFrame) else folder / f"{table}.parquet"
+                    for table, frame in tables.items()
+                },
                 seq=seq,
                 run_id=run_id,
                 snapshot=name,
@@ -215,7 +222,9 @@ def repair_snapshot(warehouse: Warehouse) -> str | None:
         return state.last_snapshot
 
 
-def _check_request(tables: Mapping[str, pl.DataFrame], *, run_id: str, views: Mapping[str, str]) -> None:
+def _check_request(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, run_id: str, views: Mapping[str, str]
+) -> None:
     if not _RUN_ID.fullmatch(run_id):
         raise CdpError(f"run id {run_id!r} must be 1-128 letters, digits, '.', '_' or '-'")
     for name in [*tables, *views]:
@@ -225,8 +234,10 @@ def _check_request(tables: Mapping[str, pl.DataFrame], *, run_id: str, views: Ma
                 f"{name!r}: names starting with {INTERNAL_PREFIX!r} or {MASKED_PREFIX!r} are reserved"
             )
     for name, frame in tables.items():
-        if not isinstance(frame, pl.DataFrame):
-            raise CdpError(f"table {name!r} must be a polars DataFrame, not {type(frame).__name__}")
+        if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+            raise CdpError(
+                f"table {name!r} must be a polars DataFrame or LazyFrame, not {type(frame).__name__}"
+            )
     if clash := sorted(set(tables) & set(views)):
         raise CdpError(f"names used for both a table and a view: {', '.join(clash)}")
 

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def commit_publish(
     warehouse: Warehouse,
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, pl.DataFrame | Path],
     *,
     seq: int,
     run_id: str,
@@ -39,6 +40,9 @@ def commit_publish(
     replace_all: bool,
 ) -> tuple[str, ...]:
     """Swap ``tables`` (and views, masked views, the publish-log row) into DuckDB in one transaction.
+
+    ``tables`` maps each table to its frame, or to its Parquet file in the new snapshot (a table
+    published from a LazyFrame): DuckDB then reads the file, so the table never sits in memory whole.
 
     On any error the transaction rolls back and DuckDB keeps the previous version of everything.
     The CHECKPOINT after COMMIT folds the WAL into the file; its failure does not undo the publish.
@@ -57,9 +61,19 @@ def commit_publish(
         for name in sorted(tables):
             if name in existing_views:
                 connection.execute(f"DROP VIEW main.{quote(name)}")
-            connection.register("_cdp_incoming", tables[name])
-            connection.execute(f"CREATE OR REPLACE TABLE main.{quote(name)} AS SELECT * FROM _cdp_incoming")
-            connection.unregister("_cdp_incoming")
+            incoming = tables[name]
+            if isinstance(incoming, pl.DataFrame):
+                connection.register("_cdp_incoming", incoming)
+                connection.execute(
+                    f"CREATE OR REPLACE TABLE main.{quote(name)} AS SELECT * FROM _cdp_incoming"
+                )
+                connection.unregister("_cdp_incoming")
+            else:
+                # The path is the publish's own snapshot file (folder + table name), not user input.
+                source = str(incoming).replace("'", "''")
+                connection.execute(
+                    f"CREATE OR REPLACE TABLE main.{quote(name)} AS SELECT * FROM read_parquet('{source}')"
+                )
             fault_point("duckdb")
         for name in dropped:
             connection.execute(f"DROP TABLE main.{quote(name)}")

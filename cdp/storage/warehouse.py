@@ -176,7 +176,7 @@ class Warehouse:
 
     def publish(
         self,
-        tables: Mapping[str, pl.DataFrame],
+        tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
         *,
         run_id: str,
         views: Mapping[str, str] | None = None,
