@@ -65,15 +65,46 @@ PUBLISHED_TABLES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ModelVersion:
-    """A linkage model and where it came from: the warehouse, the config folder, or fresh training."""
+    """A linkage model and where it came from: the warehouse, the config folder, or fresh training.
+
+    ``trained_records`` is the size of the population it was trained on (from the sidecar
+    ``linkage_model.meta.json``); scoring rescales the model's prior to the population at hand.
+    """
 
     model_json: str
     origin: str
     report: dict[str, Any] = field(default_factory=dict)
+    trained_records: int | None = None
 
     @property
     def version(self) -> str:
         return hashlib.sha256(self.model_json.encode()).hexdigest()[:12]
+
+    def for_population(self, records: int) -> str:
+        """The model JSON with its prior rescaled from the training population to ``records``.
+
+        The prior is the probability that two random records match: with a person's records
+        spread over a few systems it is about (records per person - 1) / (N - 1), so it falls as
+        the population grows. A model trained on 4,000 sample records would otherwise overstate
+        it 250-fold at a million records and over-link namesakes.
+        """
+        if not self.trained_records or records < 2 or records == self.trained_records:
+            return self.model_json
+        settings = json.loads(self.model_json)
+        prior = float(settings["probability_two_random_records_match"])
+        scaled = prior * (self.trained_records - 1) / (records - 1)
+        settings["probability_two_random_records_match"] = min(max(scaled, 1e-12), 0.5)
+        return json.dumps(settings)
+
+
+def _meta_path(model_path: Path) -> Path:
+    return model_path.with_name(model_path.stem + ".meta.json")
+
+
+def _read_model(path: Path, *, origin: str) -> ModelVersion:
+    meta = _meta_path(path)
+    records = json.loads(meta.read_text()).get("trained_records") if meta.exists() else None
+    return ModelVersion(path.read_text(), origin=origin, trained_records=records)
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
@@ -88,8 +119,14 @@ def _write_text_atomic(path: Path, text: str) -> None:
 def store_model(model: ModelVersion, *, warehouse: Warehouse) -> Path:
     """Keep every model version under models/, and point models/linkage_model.json at the newest."""
     models_dir = warehouse.root / "models"
-    _write_text_atomic(models_dir / f"linkage_model-{model.version}.json", model.model_json)
+    meta = json.dumps({"trained_records": model.trained_records, "version": model.version})
+    versioned = models_dir / f"linkage_model-{model.version}.json"
+    _write_text_atomic(versioned, model.model_json)
+    _write_text_atomic(_meta_path(versioned), meta)
     current = models_dir / MODEL_FILE
+    # The sidecar first: a crash in between leaves the old model with the new, harmless metadata
+    # only if both versions were trained on the same population size.
+    _write_text_atomic(_meta_path(current), meta)
     _write_text_atomic(current, model.model_json)
     return current
 
@@ -101,7 +138,7 @@ def current_model(warehouse: Warehouse) -> ModelVersion:
         raise NotFoundError(
             f"no linkage model in {warehouse.root}/models; run `cdp train` or `cdp run` first"
         )
-    return ModelVersion(path.read_text(), origin="warehouse")
+    return _read_model(path, origin="warehouse")
 
 
 def load_or_train_model(
@@ -113,14 +150,20 @@ def load_or_train_model(
     if not retrain:
         stored = warehouse.root / "models" / MODEL_FILE
         if stored.exists():
-            return ModelVersion(stored.read_text(), origin="warehouse")
+            return _read_model(stored, origin="warehouse")
         shipped = config_dir / MODEL_FILE
         if shipped.exists():
-            model = ModelVersion(shipped.read_text(), origin="config")
+            model = _read_model(shipped, origin="config")
             store_model(model, warehouse=warehouse)
             return model
     trained = train_model(parties, engine=engine)
-    model = ModelVersion(trained.model_json, origin="trained", report=_flat_report(trained.report))
+    records = trained.report.get("records")
+    model = ModelVersion(
+        trained.model_json,
+        origin="trained",
+        report=_flat_report(trained.report),
+        trained_records=int(records) if records else parties.height,
+    )
     store_model(model, warehouse=warehouse)
     return model
 
@@ -139,7 +182,8 @@ def score_edges(
     from cdp.resolve import deterministic_edges, predict_edges
 
     model = current_model(warehouse)
-    scored = predict_edges(parties, model_json=model.model_json, engine=engine, threshold=review_floor)
+    model_json = model.for_population(parties.height)
+    scored = predict_edges(parties, model_json=model_json, engine=engine, threshold=review_floor)
     return combine_edges(scored, deterministic_edges(parties))
 
 

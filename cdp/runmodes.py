@@ -158,7 +158,7 @@ def resolve_identities(
             previous_edges=_table_or_empty(warehouse, "identity_edges", like=pl.DataFrame()),
             previous_state=previous_state,
             previous_review_queue=previous_table(warehouse, "identity_review_queue"),
-            model_json=model.model_json,
+            model_json=model.for_population(parties.height),
             engine=engine,
             policy=policy,
             decisions=decisions,

@@ -58,11 +58,15 @@ def _read_duckdb_table(warehouse_dir: Path, name: str) -> pl.DataFrame:
         return connection.sql(f"select * from {quoted}").pl()
 
 
-def _read_model(warehouse_dir: Path) -> str:
+def _read_model(warehouse_dir: Path, *, records: int) -> str:
+    """The warehouse's model with its prior set for ``records`` records, exactly as the run scored."""
+    from cdp.pipeline import current_model
+    from cdp.storage import Warehouse
+
     path = warehouse_dir / MODEL_PATH
     if not path.exists():
         raise NotFoundError(f"no linkage model at {path}; run `cdp train` or `cdp run` first")
-    return path.read_text(encoding="utf-8")
+    return current_model(Warehouse(warehouse_dir)).for_population(records)
 
 
 def _read_truth(path: Path) -> pl.DataFrame:
@@ -94,7 +98,7 @@ def register(app: typer.Typer) -> None:
 
         keys = (parse_record_key(left), parse_record_key(right))
         parties = _read_table(warehouse, "std_parties")
-        model_json = _read_model(warehouse)
+        model_json = _read_model(warehouse, records=parties.height)
         engine = DuckDBEngine()
         explanation = explain_pair(parties, model_json=model_json, left=keys[0], right=keys[1], engine=engine)
         table = Table(title=f"{left}  vs  {right}")

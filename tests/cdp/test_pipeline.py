@@ -110,7 +110,25 @@ def test_models_are_versioned_and_the_newest_is_current(tmp_path: Path) -> None:
     store_model(first, warehouse=warehouse)
     store_model(second, warehouse=warehouse)
     assert current_model(warehouse).version == second.version
-    stored = sorted(path.name for path in (tmp_path / "warehouse" / "models").iterdir())
-    assert stored == sorted(
+    stored = [path.name for path in (tmp_path / "warehouse" / "models").iterdir()]
+    models = sorted(name for name in stored if not name.endswith(".meta.json"))
+    assert models == sorted(
         ["linkage_model.json", f"linkage_model-{first.version}.json", f"linkage_model-{second.version}.json"]
     )
+    assert len(stored) == 2 * len(models), "every model version has its metadata sidecar"
+
+
+def test_the_prior_is_rescaled_to_the_population_being_scored(tmp_path: Path) -> None:
+    import json
+
+    settings = json.dumps({"probability_two_random_records_match": 1e-3})
+    model = ModelVersion(settings, origin="t", trained_records=1001)
+    assert model.for_population(1001) == model.model_json
+    scaled = json.loads(model.for_population(100_001))["probability_two_random_records_match"]
+    assert scaled == pytest.approx(1e-5)
+    unknown = ModelVersion(model.model_json, origin="t")
+    assert unknown.for_population(100_001) == model.model_json
+    # The training population travels with the stored model.
+    warehouse = Warehouse(tmp_path / "warehouse")
+    store_model(model, warehouse=warehouse)
+    assert current_model(warehouse).trained_records == 1001
