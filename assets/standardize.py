@@ -23,7 +23,8 @@ def _standardized_asset(table: str) -> dg.AssetsDefinition:
         description=f"Canonical {table}: names, dates, codes, phones, emails and addresses normalized.",
     )
     def _standardize(increment: MappedIncrement, warehouse: WarehouseResource) -> dg.Output[pl.DataFrame]:
-        standardized = merged_table(table, increment, warehouse=warehouse.warehouse(), published=f"std_{table}")
+        published = warehouse.warehouse()
+        standardized = merged_table(table, increment, warehouse=published, published=f"std_{table}")
         return dg.Output(standardized, metadata={"rows": standardized.height})
 
     return _standardize

@@ -40,7 +40,8 @@ def progress(step, event):
         steps[step] = round(time.perf_counter() - started.get(step, time.perf_counter()), 2)
 t0 = time.perf_counter()
 run = run_pipeline(config_path=Path(sys.argv[1]), warehouse_dir=Path(sys.argv[2]),
-                   options=RunOptions(as_of=sys.argv[3], full_refresh=sys.argv[4] == "1"), on_progress=progress)
+                   options=RunOptions(as_of=sys.argv[3], full_refresh=sys.argv[4] == "1"),
+                   on_progress=progress)
 print(json.dumps({"success": run.success, "error": run.error, "wall": round(time.perf_counter() - t0, 2),
                   "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
                   "steps": steps}))
@@ -68,13 +69,16 @@ def _identity_log(warehouse: Path) -> list[dict[str, Any]]:
     sys.path.insert(0, str(ROOT))
     from cdp.storage import Warehouse
 
-    columns = ("mode", "reason", "records", "new_records", "changed_records", "removed_records", "scored_records",
+    columns = ("mode", "reason", "records", "new_records", "changed_records", "removed_records",
+               "scored_records",
                "affected_customers", "customers", "identity_events", "seconds")
     return Warehouse(warehouse).read("identity_runs").select(columns).to_dicts()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--persons", type=int, default=500_000)
     parser.add_argument("--batches", type=int, default=2)
     parser.add_argument("--months", type=int, default=0)
@@ -107,7 +111,8 @@ def main() -> None:
     )
     results["ratio_wall"] = round(results["incremental"]["wall"] / results["full_refresh"]["wall"], 3)
     (args.work / "results_daily_load.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps({key: results[key] for key in ("ratio_through_360", "ratio_wall", "identity_runs")}, indent=2))
+    summary = {key: results[key] for key in ("ratio_through_360", "ratio_wall", "identity_runs")}
+    print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -238,7 +238,9 @@ def split_increment(increment: MappedIncrement, tables: Sequence[str]) -> dict[s
     }
 
 
-def merged_table(table: str, increment: MappedIncrement, *, warehouse: Warehouse, published: str) -> pl.DataFrame:
+def merged_table(
+    table: str, increment: MappedIncrement, *, warehouse: Warehouse, published: str
+) -> pl.DataFrame:
     """The new version of a published ingestion table: the last published one updated by ``increment``.
 
     ``table`` names the increment's part (``parties`` ... ``consents``, ``rejects``,

@@ -24,7 +24,8 @@ def test_asset_graph_reads_like_the_architecture() -> None:
     graph = build_defs("test").resolve_asset_graph()
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == STAGE_GROUPS
-    publish_inputs = {key.to_user_string() for key in graph.get(dg.AssetKey("warehouse_snapshot")).parent_keys}
+    publish_node = graph.get(dg.AssetKey("warehouse_snapshot"))
+    publish_inputs = {key.to_user_string() for key in publish_node.parent_keys}
     assert publish_inputs == set(PUBLISHED_TABLES)
 
 

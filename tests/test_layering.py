@@ -42,6 +42,9 @@ def test_no_source_file_in_cdp_mentions_a_dagster_import() -> None:
     offenders = [
         str(path.relative_to(root))
         for path in root.rglob("*.py")
-        if any(line.lstrip().startswith(("import dagster", "from dagster")) for line in path.read_text().splitlines())
+        if any(
+            line.lstrip().startswith(("import dagster", "from dagster"))
+            for line in path.read_text().splitlines()
+        )
     ]
     assert offenders == []

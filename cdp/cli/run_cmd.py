@@ -21,7 +21,10 @@ DEFAULT_CONFIG = Path("data/sample/sources.yaml")
 DEFAULT_WAREHOUSE = Path("warehouse")
 #: The ingest step yields all of these together, so training must select every one of them.
 TRAINING_INPUTS = (
-    *(f"raw_{table}" for table in ("parties", "accounts", "account_holders", "transactions", "events", "consents")),
+    *(
+        f"raw_{table}"
+        for table in ("parties", "accounts", "account_holders", "transactions", "events", "consents")
+    ),
     "rejects",
     "ingest_reconciliation",
     "ingest_files",
@@ -63,7 +66,9 @@ def _execute(
     elapsed = time.perf_counter() - run_started
     if not run.success:
         raise CdpError(f"run {run.run_id} failed after {elapsed:.1f}s: {run.error}")
-    console.print(f"[bold green]done[/] run {run.run_id} in {elapsed:.1f}s; warehouse at {warehouse}/cdp.duckdb")
+    console.print(
+        f"[bold green]done[/] run {run.run_id} in {elapsed:.1f}s; warehouse at {warehouse}/cdp.duckdb"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -27,7 +27,9 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "match_weight": "Total match weight (log2 Bayes factor), prior included.",
             "match_reason": "null = model score; national_id_and_dob = deterministic link.",
             "mw_*": "Match weight of one comparison of the model (e.g. mw_first_name).",
-            "gamma_*": "Comparison level of one comparison (-1 = a value missing, 0 = all other, higher = closer).",
+            "gamma_*": (
+                "Comparison level of one comparison (-1 = a value missing, 0 = all other, higher = closer)."
+            ),
         },
     ),
     TableDoc(

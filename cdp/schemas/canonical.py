@@ -107,7 +107,8 @@ TRANSACTION_COLUMNS: Mapping[str, pl.DataType] = {
     "account_id": pl.String(),
     "posted_date": pl.Date(),
     "amount": pl.Float64(),
-    "category": pl.String(),  # salary | rent | mortgage_payment | bill | card_payment | transfer | purchase | deposit | fee | other
+    # salary | rent | mortgage_payment | bill | card_payment | transfer | purchase | deposit | fee | other
+    "category": pl.String(),
     "counterparty": pl.String(),  # payer / payee name, e.g. the employer for salary credits
     "merchant_category": pl.String(),  # card transactions: MCC description
     "source_file": pl.String(),
@@ -121,7 +122,8 @@ EVENT_COLUMNS: Mapping[str, pl.DataType] = {
     "party_source": pl.String(),
     "party_record_id": pl.String(),
     "event_time": pl.Datetime("us"),
-    "event_type": pl.String(),  # login | page_view | application_started | application_abandoned | application_submitted
+    # login | page_view | application_started | application_abandoned | application_submitted
+    "event_type": pl.String(),
     "page": pl.String(),  # e.g. /mortgages/rates
     "channel": pl.String(),  # app | web
     "device_id": pl.String(),

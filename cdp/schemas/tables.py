@@ -204,7 +204,7 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "run_id": "Pipeline run.",
             "run_time": "When the run resolved identities (UTC).",
             "mode": "full | incremental.",
-            "reason": "Why this mode: no previous run, --full-refresh, model or policy changed, state reusable.",
+            "reason": "Why: no previous run, --full-refresh, model or policy changed, state reusable.",
             "model_version": "Version (content digest) of the linkage model used.",
             "threshold": "Match probability at which records link.",
             "max_cluster_size": "Over-merge guard: largest customer formed without review.",

@@ -24,7 +24,7 @@ def segment_frame(*, customers: pl.DataFrame, features: pl.DataFrame, as_of: dt.
     """
     shared = [name for name in features.columns if name in customers.columns and name != "customer_id"]
     if shared:
-        log.info("columns in both customer_360 and customer_features, the point-in-time features win: %s", shared)
+        log.info("columns in both customer_360 and customer_features; point-in-time features win: %s", shared)
     frame = customers.drop(shared).join(features, on="customer_id", how="left")
     if "date_of_birth" in frame.columns:
         dob = pl.col("date_of_birth").cast(pl.Date)

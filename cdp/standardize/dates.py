@@ -161,7 +161,12 @@ def parsed_datetime(
 
 
 #: Dates that source systems key in when the real date of birth is unknown.
-PLACEHOLDER_BIRTH_DATES = (dt.date(1900, 1, 1), dt.date(1899, 12, 31), dt.date(1901, 1, 1), dt.date(9999, 12, 31))
+PLACEHOLDER_BIRTH_DATES = (
+    dt.date(1900, 1, 1),
+    dt.date(1899, 12, 31),
+    dt.date(1901, 1, 1),
+    dt.date(9999, 12, 31),
+)
 #: Earlier dates of birth are data-entry defaults, not people: nobody alive was born before this.
 EARLIEST_BIRTH_DATE = dt.date(1901, 1, 2)
 

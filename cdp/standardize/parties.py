@@ -10,8 +10,8 @@ import polars as pl
 from cdp.schemas.canonical import PARTY_COLUMNS, conform
 from cdp.standardize import _columns as c
 from cdp.standardize.addresses import normalized_address, normalized_city, normalized_postcode
-from cdp.standardize.emails import normalized_email
 from cdp.standardize.dates import plausible_birth_date
+from cdp.standardize.emails import normalized_email
 from cdp.standardize.names import joined_name, normalized_name, split_full_name
 from cdp.standardize.phones import e164_phone
 from cdp.standardize.regions import normalized_country, normalized_state

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -102,7 +102,8 @@ def test_a_failed_quality_check_blocks_publishing(
     def duplicated_customer(**kwargs: object) -> object:
         built = build(**kwargs)
         tables = built.tables
-        duplicated = replace(tables, customer_360=pl.concat([tables.customer_360, tables.customer_360.head(1)]))
+        doubled = pl.concat([tables.customer_360, tables.customer_360.head(1)])
+        duplicated = replace(tables, customer_360=doubled)
         return replace(built, tables=duplicated)
 
     monkeypatch.setattr(customer_360_assets, "build_customer_tables", duplicated_customer)
@@ -206,13 +207,16 @@ def test_segment_export_from_the_published_warehouse_reconciles_and_names_its_ru
     assert exported.columns == ["customer_id", "first_name", "email"]
 
 
-def test_no_raw_national_id_reaches_any_staged_or_published_table(published: tuple[Path, PipelineRun]) -> None:
+def test_no_raw_national_id_reaches_any_staged_or_published_table(
+    published: tuple[Path, PipelineRun],
+) -> None:
     root, _ = published
     customers = pl.read_csv(next((SAMPLE / "core").glob("customers_*.csv")), infer_schema=False)
     raw_ids = customers["ssn"].drop_nulls().str.strip_chars()
     forms = pl.concat([raw_ids, raw_ids.str.replace_all(r"\D", "")]).unique().implode()
     files = sorted(root.rglob("*.parquet"))
-    assert any("_staging" in str(path) for path in files) and any("parquet_snapshots" in path.parts for path in files)
+    assert any("_staging" in str(path) for path in files)
+    assert any("parquet_snapshots" in path.parts for path in files)
     for path in files:
         frame = pl.read_parquet(path)
         for column in [name for name, dtype in frame.schema.items() if dtype == pl.String]:
