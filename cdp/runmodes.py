@@ -117,7 +117,7 @@ def _identity_mode(
     runs = previous_table(warehouse, "identity_runs")
     if runs is None or runs.is_empty():
         return FULL, "no previous identity run"
-    if not all(previous_table(warehouse, name) is not None for name in ("std_parties", "identity_edges")):
+    if not all(warehouse.exists(name) for name in ("std_parties", "identity_edges")):
         return FULL, "previous run published no parties or edges"
     last = runs.row(-1, named=True)
     if last["model_version"] != model.version:

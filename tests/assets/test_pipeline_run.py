@@ -66,6 +66,19 @@ def test_every_accepted_party_record_is_in_exactly_one_customer(published: tuple
     assert set(customers["customer_id"]) == set(clusters["customer_id"])
 
 
+def test_the_samples_correction_file_upserts_and_quarantines(published: tuple[Path, PipelineRun]) -> None:
+    warehouse = Warehouse(published[0])
+    corrections = "core/customers_20261031_corrections.csv"
+    rejects = warehouse.read("rejects").filter(pl.col("file") == corrections)
+    assert rejects.select("line", "column", "reason").rows() == [
+        (3, "date_of_birth", "expression failed on a present value of birth_dt"),
+        (4, "record_id", "missing record_id"),
+        (5, "record_id", "duplicate record_id"),
+    ]
+    moved = warehouse.read("std_parties").filter(pl.col("record_id") == "0613398400")
+    assert moved.select("city", "postcode", "source_file").row(0) == ("miami beach", "33139", corrections)
+
+
 def test_counts_reconcile_for_every_file(published: tuple[Path, PipelineRun]) -> None:
     reconciliation = Warehouse(published[0]).read("ingest_reconciliation")
     assert reconciliation.height >= 12
@@ -119,7 +132,7 @@ def test_bad_rows_are_quarantined_with_file_line_column_and_reason(
 ) -> None:
     config_dir = tmp_path / "extracts"
     shutil.copytree(SAMPLE, config_dir)
-    customers = next((config_dir / "core").glob("customers_*.csv"))
+    customers = config_dir / "core" / "customers_20261031.csv"
     lines_before = len(customers.read_text().splitlines())
     with customers.open("a") as extract:
         extract.write(
@@ -131,12 +144,12 @@ def test_bad_rows_are_quarantined_with_file_line_column_and_reason(
     warehouse = tmp_path / "warehouse"
     run = _run(config_dir / "sources.yaml", warehouse)
     assert run.success, run.error
-    rejects = Warehouse(warehouse).read("rejects").filter(pl.col("source") == "core_customers")
+    rejects = Warehouse(warehouse).read("rejects").filter(pl.col("file").str.ends_with(customers.name))
     assert rejects.select("line", "column").sort("line").rows() == [
         (lines_before + 1, "date_of_birth"),
         (lines_before + 2, "record_id"),
     ]
-    assert rejects["file"].str.ends_with(customers.name).all()
+    assert (rejects["source"] == "core_customers").all()
     assert rejects["reason"].str.len_chars().min() > 0
     row = (
         Warehouse(warehouse)
@@ -155,7 +168,7 @@ def test_an_extract_missing_a_mapped_column_fails_with_a_clear_message(
 ) -> None:
     config_dir = tmp_path / "extracts"
     shutil.copytree(SAMPLE, config_dir)
-    customers = next((config_dir / "core").glob("customers_*.csv"))
+    customers = config_dir / "core" / "customers_20261031.csv"
     frame = pl.read_csv(customers, infer_schema=False)
     frame.drop("email_addr").write_csv(customers)
     run = _run(config_dir / "sources.yaml", tmp_path / "warehouse")
@@ -211,7 +224,8 @@ def test_no_raw_national_id_reaches_any_staged_or_published_table(
     published: tuple[Path, PipelineRun],
 ) -> None:
     root, _ = published
-    customers = pl.read_csv(next((SAMPLE / "core").glob("customers_*.csv")), infer_schema=False)
+    extracts = sorted((SAMPLE / "core").glob("customers_*.csv"))
+    customers = pl.concat([pl.read_csv(path, infer_schema=False) for path in extracts])
     raw_ids = customers["ssn"].drop_nulls().str.strip_chars()
     forms = pl.concat([raw_ids, raw_ids.str.replace_all(r"\D", "")]).unique().implode()
     files = sorted(root.rglob("*.parquet"))
