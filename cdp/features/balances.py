@@ -14,6 +14,7 @@ import datetime as dt
 import polars as pl
 
 from cdp.features.cashflow import shift_months
+from cdp.features.columns import CENTS
 from cdp.features.linking import PointInTime
 
 NEGATIVE_WINDOW_DAYS = 90
@@ -31,14 +32,14 @@ def holdings(pit: PointInTime) -> pl.LazyFrame:
     return (
         acc.group_by("customer_key")
         .agg(
-            deposit_balance=pl.col("balance_as_of").filter(family == "deposit").sum(),
-            liquid_balance=pl.col("balance_as_of").filter(pl.col("is_liquid")).sum(),
+            deposit_balance=pl.col("balance_as_of").filter(family == "deposit").sum().round(CENTS),
+            liquid_balance=pl.col("balance_as_of").filter(pl.col("is_liquid")).sum().round(CENTS),
             has_liquid=pl.col("is_liquid").any(),
-            card_balance=owed.filter(card).sum(),
-            card_limit=pl.col("credit_limit").filter(limited_card).sum(),
-            card_owed_with_limit=owed.filter(limited_card).sum(),
-            mortgage_balance=owed.filter((family == "mortgage") & is_open).sum(),
-            loan_balance=owed.filter((family == "loan") & is_open).sum(),
+            card_balance=owed.filter(card).sum().round(CENTS),
+            card_limit=pl.col("credit_limit").filter(limited_card).sum().round(CENTS),
+            card_owed_with_limit=owed.filter(limited_card).sum().round(CENTS),
+            mortgage_balance=owed.filter((family == "mortgage") & is_open).sum().round(CENTS),
+            loan_balance=owed.filter((family == "loan") & is_open).sum().round(CENTS),
             card_days_past_due=pl.col("days_past_due").filter(card).max(),
             mortgage_days_past_due=pl.col("days_past_due").filter((family == "mortgage") & is_open).max(),
             max_days_past_due=dpd.max(),
@@ -67,7 +68,7 @@ def negative_balance_days(pit: PointInTime, *, liquid: pl.LazyFrame) -> pl.LazyF
     daily = (
         pit.transactions.filter(pl.col("is_liquid") & (pl.col("posted_date") >= start))
         .group_by("customer_key", "posted_date")
-        .agg(net=pl.col("amount").sum())
+        .agg(net=pl.col("amount").sum().round(CENTS))
         .join(liquid, on="customer_key", how="inner")
         .sort("customer_key", "posted_date")
         .with_columns(
@@ -115,7 +116,7 @@ def card_flows(pit: PointInTime) -> pl.LazyFrame:
         pit.transactions.filter((pl.col("family") == "card") & (pl.col("posted_date") > since))
         .group_by("customer_key")
         .agg(
-            card_spend_3m=(-amount).filter(amount < 0).sum(),
-            card_payments_3m=amount.filter(amount > 0).sum(),
+            card_spend_3m=(-amount).filter(amount < 0).sum().round(CENTS),
+            card_payments_3m=amount.filter(amount > 0).sum().round(CENTS),
         )
     )

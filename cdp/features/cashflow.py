@@ -25,6 +25,7 @@ import datetime as dt
 
 import polars as pl
 
+from cdp.features.columns import CENTS
 from cdp.features.linking import UNNAMED_SALARY_KEY, PointInTime
 from cdp.features.recurrence import CADENCE_DAYS, is_active, next_date, series_stats
 
@@ -68,10 +69,21 @@ def cash_flow_windows(pit: PointInTime) -> pl.LazyFrame:
     starts = {months: shift_months(pit.as_of, -months) for months in (1, 3, 6, 12)}
     aggs = []
     for months in (1, 3, 12):
-        aggs.append(amount.filter((amount > 0) & (day > starts[months])).sum().alias(f"inflow_{months}m"))
-        aggs.append((-amount).filter((amount < 0) & (day > starts[months])).sum().alias(f"outflow_{months}m"))
+        aggs.append(
+            amount.filter((amount > 0) & (day > starts[months])).sum().round(CENTS).alias(f"inflow_{months}m")
+        )
+        aggs.append(
+            (-amount)
+            .filter((amount < 0) & (day > starts[months]))
+            .sum()
+            .round(CENTS)
+            .alias(f"outflow_{months}m")
+        )
     aggs.append(
-        amount.filter((amount > 0) & (day > starts[6]) & (day <= starts[3])).sum().alias("inflow_prior_3m")
+        amount.filter((amount > 0) & (day > starts[6]) & (day <= starts[3]))
+        .sum()
+        .round(CENTS)
+        .alias("inflow_prior_3m")
     )
     prior = pl.col("inflow_prior_3m")
     return (
@@ -195,9 +207,9 @@ def projection(*, debits: pl.LazyFrame, base: pl.LazyFrame, as_of: dt.date) -> p
         debits.join(horizons, on="customer_key", how="inner")
         .group_by("customer_key")
         .agg(
-            due_before_horizon=(occurrences * pl.col("median_amount")).sum(),
+            due_before_horizon=(occurrences * pl.col("median_amount")).sum().round(CENTS),
             n_scheduled_debits=pl.len().cast(pl.Int64),
-            scheduled_debits_monthly=pl.col("monthly_amount").sum(),
+            scheduled_debits_monthly=pl.col("monthly_amount").sum().round(CENTS),
         )
     )
     scheduled = pl.col("scheduled_debits_monthly")

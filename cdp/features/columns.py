@@ -11,6 +11,13 @@ from collections.abc import Mapping
 
 import polars as pl
 
+#: Money sums are rounded to cents: the exact sum of amounts in cents is a whole number of cents,
+#: and rounding removes the last-bit noise of multithreaded float sums, so the same inputs always
+#: give the same features (and the same floor(), thresholds and segment memberships).
+CENTS = 2
+#: Ratios of such sums (a coefficient of variation) keep this many decimals, for the same reason.
+RATIO_DIGITS = 9
+
 #: customer_features: one row per customer of customer_360, as of ``as_of``.
 FEATURE_COLUMNS: Mapping[str, pl.DataType] = {
     "customer_id": pl.String(),

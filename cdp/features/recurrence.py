@@ -22,6 +22,8 @@ import datetime as dt
 
 import polars as pl
 
+from cdp.features.columns import CENTS, RATIO_DIGITS
+
 #: Nominal days between payments, and payments per month, of each cadence.
 CADENCE_DAYS: dict[str, float] = {
     "weekly": 7.0,
@@ -56,7 +58,7 @@ def series_stats(flows: pl.LazyFrame, *, hint_categories: tuple[str, ...]) -> pl
         keyed.join(repeated, on="series_key", how="semi")
         .group_by(*keys, "posted_date")
         .agg(
-            amount=pl.col("amount").sum(),
+            amount=pl.col("amount").sum().round(CENTS),
             hint=pl.col("category").is_in(hint_categories).fill_null(False).any(),
             transfer=(pl.col("category") == "transfer").fill_null(False).any(),
         )
@@ -89,7 +91,7 @@ def series_stats(flows: pl.LazyFrame, *, hint_categories: tuple[str, ...]) -> pl
         first_date=pl.col("posted_date").min(),
         last_date=pl.col("posted_date").max(),
         median_amount=pl.col("amount").median(),
-        amount_cv=pl.col("amount").std(ddof=0) / pl.col("amount").mean(),
+        amount_cv=(pl.col("amount").std(ddof=0) / pl.col("amount").mean()).round(RATIO_DIGITS),
         hint_share=pl.col("hint").mean(),
         transfer_share=pl.col("transfer").mean(),
         median_interval=interval.median(),
@@ -111,7 +113,7 @@ def series_stats(flows: pl.LazyFrame, *, hint_categories: tuple[str, ...]) -> pl
     return (
         stats.with_columns(cadence=cadence)
         .with_columns(per_month=per_month)
-        .with_columns(monthly_amount=pl.col("median_amount") * pl.col("per_month"))
+        .with_columns(monthly_amount=(pl.col("median_amount") * pl.col("per_month")).round(CENTS))
         .drop("median_interval", "share_weekly", "share_twice", "share_monthly", "mean_twice")
     )
 

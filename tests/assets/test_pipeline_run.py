@@ -237,3 +237,36 @@ def test_no_raw_national_id_reaches_any_staged_or_published_table(
             values = frame.get_column(column).drop_nulls()
             leaked = values.is_in(forms).any() or values.str.contains(r"\b\d{3}-\d{2}-\d{4}\b").any()
             assert not leaked, f"raw national ID in {path.relative_to(root)}:{column}"
+
+
+def test_features_do_not_depend_on_row_order_or_thread_scheduling(
+    published: tuple[Path, PipelineRun],
+) -> None:
+    import datetime as dt
+
+    from cdp.features import build_customer_features
+
+    warehouse = Warehouse(published[0])
+    names = ("std_transactions", "std_accounts", "std_account_holders", "std_events", "std_parties")
+    tables = {name: warehouse.read(name) for name in (*names, "identity_clusters", "customer_360")}
+
+    def features(seed: int | None) -> pl.DataFrame:
+        frames = {
+            k: v if seed is None else v.sample(fraction=1.0, shuffle=True, seed=seed)
+            for k, v in tables.items()
+        }
+        return build_customer_features(
+            transactions=frames["std_transactions"],
+            accounts=frames["std_accounts"],
+            account_holders=frames["std_account_holders"],
+            events=frames["std_events"],
+            parties=frames["std_parties"],
+            clusters=frames["identity_clusters"],
+            customers=frames["customer_360"],
+            as_of=dt.date.fromisoformat(AS_OF),
+        ).features.sort("customer_id")
+
+    reference = features(None)
+    for seed in (1, 2):
+        assert_frame_equal(features(seed), reference)
+    assert_frame_equal(features(None), reference)
