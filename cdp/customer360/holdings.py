@@ -89,7 +89,8 @@ def build_holdings(
         return pl.col("_open") & (pl.col("_family") == name)
 
     def total(column: str, name: str) -> pl.Expr:
-        return pl.col(column).filter(open_in(name)).sum()
+        # Rounded to cents: multithreaded float sums differ in the last bit from run to run.
+        return pl.col(column).filter(open_in(name)).sum().round(2)
 
     return (
         held.with_columns(_open=is_open, _family=family)
