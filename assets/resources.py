@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from cdp.engine import DuckDBEngine, LinkageEngine, SparkEngine
-from cdp.storage import Warehouse, write_parquet_atomic
+from cdp.warehouse import Warehouse, write_parquet_atomic
 
 
 class SourcesResource(dg.ConfigurableResource):

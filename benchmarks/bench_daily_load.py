@@ -67,7 +67,7 @@ def _run(config: Path, warehouse: Path, *, full_refresh: bool, home: Path) -> di
 
 def _identity_log(warehouse: Path) -> list[dict[str, Any]]:
     sys.path.insert(0, str(ROOT))
-    from cdp.storage import Warehouse
+    from cdp.warehouse import Warehouse
 
     columns = ("mode", "reason", "records", "new_records", "changed_records", "removed_records",
                "scored_records",

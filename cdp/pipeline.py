@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from cdp.identity import IdentityState
     from cdp.ingest import MappedIncrement
     from cdp.quality import QualityReport
-    from cdp.storage import Warehouse
+    from cdp.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from cdp.customer360 import Customer360Result, SurvivorshipRules
     from cdp.engine import LinkageEngine
     from cdp.identity import ClusteringPolicy, Decisions, IdentityState
-    from cdp.storage import Warehouse
+    from cdp.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ WarehouseOption = Annotated[
 
 def _customer_rows(warehouse_dir: Path, table: str, customer_id: str) -> pl.DataFrame:
     """The rows of a published table for one customer id (empty if the table is not published)."""
-    from cdp.storage import Warehouse
-    from cdp.storage.masking import quote
+    from cdp.warehouse import Warehouse
+    from cdp.warehouse.masking import quote
 
     warehouse = Warehouse(warehouse_dir)
     if not warehouse.exists(table):
@@ -52,7 +52,7 @@ def resolve_customer(warehouse_dir: Path, customer_id: str) -> tuple[str, list[s
     Raises:
         NotFoundError: The id is neither a current customer nor merged into one.
     """
-    from cdp.storage import Warehouse
+    from cdp.warehouse import Warehouse
 
     if not Warehouse(warehouse_dir).exists("customer_360"):
         raise NotFoundError(

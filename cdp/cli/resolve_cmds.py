@@ -29,9 +29,9 @@ WarehouseOption = Annotated[
 
 
 def _read_table(warehouse_dir: Path, name: str) -> pl.DataFrame:
-    """A published table, through cdp.storage when present, else straight from cdp.duckdb."""
+    """A published table, through cdp.warehouse when present, else straight from cdp.duckdb."""
     try:
-        from cdp.storage import Warehouse
+        from cdp.warehouse import Warehouse
     except ImportError:
         return _read_duckdb_table(warehouse_dir, name)
     warehouse = Warehouse(warehouse_dir)
@@ -61,7 +61,7 @@ def _read_duckdb_table(warehouse_dir: Path, name: str) -> pl.DataFrame:
 def _read_model(warehouse_dir: Path, *, records: int) -> str:
     """The warehouse's model with its prior set for ``records`` records, exactly as the run scored."""
     from cdp.pipeline import current_model
-    from cdp.storage import Warehouse
+    from cdp.warehouse import Warehouse
 
     path = warehouse_dir / MODEL_PATH
     if not path.exists():

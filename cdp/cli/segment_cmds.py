@@ -42,8 +42,8 @@ def _read_table(
     warehouse_dir: Path, name: str, *, members_of: str | None = None, customer_id: str | None = None
 ) -> pl.DataFrame:
     """A published table, optionally only the rows of one segment's members or of one customer."""
-    from cdp.storage import Warehouse
-    from cdp.storage.masking import quote
+    from cdp.warehouse import Warehouse
+    from cdp.warehouse.masking import quote
 
     warehouse = Warehouse(warehouse_dir)
     if not warehouse.exists(name):
@@ -62,7 +62,7 @@ def _read_table(
 
 
 def _last_publish_run(warehouse_dir: Path) -> str | None:
-    from cdp.storage import Warehouse
+    from cdp.warehouse import Warehouse
 
     log_rows = Warehouse(warehouse_dir).publish_log()
     return None if log_rows.is_empty() else str(log_rows["run_id"][-1])
@@ -78,7 +78,7 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def _segment_rows(warehouse_dir: Path, segment: str) -> pl.DataFrame:
-    from cdp.storage import Warehouse
+    from cdp.warehouse import Warehouse
 
     return Warehouse(warehouse_dir).query(
         "SELECT * FROM main.segment_membership WHERE segment = ? ORDER BY customer_id", params=[segment]
@@ -94,7 +94,7 @@ def _definition(segments_file: Path | None, name: str) -> SegmentDefinition:
 
 
 def _sizes(warehouse_dir: Path) -> dict[str, int]:
-    from cdp.storage import Warehouse
+    from cdp.warehouse import Warehouse
 
     warehouse = Warehouse(warehouse_dir)
     if not warehouse.duckdb_path.exists() or not warehouse.exists("segment_membership"):

@@ -61,8 +61,8 @@ def register(app: typer.Typer) -> None:
         max_rows: Annotated[int, typer.Option(help="Rows shown in table format (csv/json print all).")] = 100,
     ) -> None:
         """Run a read-only SQL query against the published warehouse."""
-        from cdp.storage import Warehouse
-        from cdp.storage.sql import run_query
+        from cdp.warehouse import Warehouse
+        from cdp.warehouse.sql import run_query
 
         frame = run_query(Warehouse(warehouse), query, masked=masked)
         print_frame(frame, output=output, max_rows=max_rows)
@@ -75,8 +75,8 @@ def register(app: typer.Typer) -> None:
         ] = DEFAULT_DICTIONARY,
     ) -> None:
         """Generate the data dictionary (tables, columns, types, PII, masked views) from the warehouse."""
-        from cdp.storage import Warehouse
-        from cdp.storage.dictionary import write_data_dictionary
+        from cdp.warehouse import Warehouse
+        from cdp.warehouse.dictionary import write_data_dictionary
 
         path = write_data_dictionary(Warehouse(warehouse), out)
         Console(stderr=True, highlight=False).print(f"[green]wrote[/] {path}")

@@ -11,8 +11,8 @@ import pytest
 from assets.resources import RunOptions
 from assets.runner import run_pipeline
 from cdp.resolve.evaluate import evaluate_clusters
-from cdp.storage import Warehouse
 from cdp.synth import generate_bank
+from cdp.warehouse import Warehouse
 
 AS_OF = "2026-10-31"
 BATCHES = 3

@@ -15,7 +15,7 @@ from assets import customer_360 as customer_360_assets
 from assets.resources import RunOptions
 from assets.runner import PipelineRun, run_pipeline
 from cdp.pipeline import PUBLISHED_TABLES
-from cdp.storage import Warehouse
+from cdp.warehouse import Warehouse
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 AS_OF = "2026-10-31"

@@ -9,7 +9,7 @@ from polars.testing import assert_frame_equal
 
 from cdp.errors import NotFoundError
 from cdp.pipeline import ModelVersion, combine_edges, current_model, erased_customers, store_model
-from cdp.storage import Warehouse
+from cdp.warehouse import Warehouse
 
 RUN_TIME = dt.datetime(2026, 11, 1, 6, 0)
 CLUSTERS = pl.DataFrame(

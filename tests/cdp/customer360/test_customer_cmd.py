@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cdp.cli import customer_cmds
 from cdp.customer360 import build_customer_360, load_survivorship
 from cdp.errors import NotFoundError
-from cdp.storage import Warehouse
+from cdp.warehouse import Warehouse
 
 ROWS = [
     {

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from cdp.cli import segment_cmds
 from cdp.errors import NotFoundError
 from cdp.segments import update_membership_history
-from cdp.storage import Warehouse
+from cdp.warehouse import Warehouse
 
 D1, D2 = dt.date(2024, 5, 31), dt.date(2024, 6, 30)
 

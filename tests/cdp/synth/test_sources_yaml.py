@@ -11,30 +11,11 @@ import polars as pl
 import pytest
 import yaml
 
+from cdp.schemas.canonical import PARTY_FIELDS
 from cdp.synth import GenerationSummary
 
 SECTIONS = ("parties", "accounts", "transactions", "events", "consents")
-CANONICAL_PARTY_FIELDS = {
-    "first_name",
-    "middle_name",
-    "last_name",
-    "full_name",
-    "date_of_birth",
-    "email",
-    "phone",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postcode",
-    "country",
-    "national_id",
-    "national_id_last4",
-    "customer_since",
-    "updated_at",
-    "is_deceased",
-    "do_not_contact",
-}
+CANONICAL_PARTY_FIELDS = set(PARTY_FIELDS)
 
 
 def _relation(root: Path, entry: dict[str, Any], *, varchar: bool) -> str:

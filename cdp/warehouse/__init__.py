@@ -9,16 +9,16 @@ Layout of a warehouse folder::
     models/                    linkage model versions (written by cdp.pipeline)
     quality_docs/              Great Expectations Data Docs (written by cdp.quality)
 
-See :mod:`cdp.storage.publish` for the publish order and its guarantees, and
-:mod:`cdp.storage.masking` for what the masked views hide.
+See :mod:`cdp.warehouse.publish` for the publish order and its guarantees, and
+:mod:`cdp.warehouse.masking` for what the masked views hide.
 """
 
 from __future__ import annotations
 
-from cdp.storage.files import read_staged, stage, staged_path, write_parquet_atomic
-from cdp.storage.masking import masked_columns, masked_view_name, masked_view_sql, pii_category
-from cdp.storage.publish import PublishReport
-from cdp.storage.warehouse import Warehouse, WarehouseBusyError
+from cdp.warehouse.files import read_staged, stage, staged_path, write_parquet_atomic
+from cdp.warehouse.masking import masked_columns, masked_view_name, masked_view_sql, pii_category
+from cdp.warehouse.publish import PublishReport
+from cdp.warehouse.warehouse import Warehouse, WarehouseBusyError
 
 __all__ = [
     "PublishReport",

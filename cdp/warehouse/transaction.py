@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from cdp.storage.faults import fault_point
-from cdp.storage.masking import MASKED_PREFIX, masked_view_name, masked_view_sql, quote
-from cdp.storage.warehouse import PUBLISH_LOG, _table_names, table_columns
+from cdp.warehouse.faults import fault_point
+from cdp.warehouse.masking import MASKED_PREFIX, masked_view_name, masked_view_sql, quote
+from cdp.warehouse.warehouse import PUBLISH_LOG, _table_names, table_columns
 
 if TYPE_CHECKING:
-    from cdp.storage.warehouse import Warehouse
+    from cdp.warehouse.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from cdp.storage import Warehouse, pii_category
-from cdp.storage.masking import masked_columns
+from cdp.warehouse import Warehouse, pii_category
+from cdp.warehouse.masking import masked_columns
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cdp.storage import Warehouse, WarehouseBusyError
-from cdp.storage.faults import FAULT_ENV, MARKER_ENV
+from cdp.warehouse import Warehouse, WarehouseBusyError
+from cdp.warehouse.faults import FAULT_ENV, MARKER_ENV
 
 REPO = Path(__file__).resolve().parents[3]
 BIG_ROWS = 400_000
@@ -21,7 +21,7 @@ BIG_ROWS = 400_000
 _PUBLISHER = """
 import sys
 import polars as pl
-from cdp.storage import Warehouse
+from cdp.warehouse import Warehouse
 
 root, rows = sys.argv[1], int(sys.argv[2])
 ids = pl.arange(0, rows, eager=True)

@@ -1,7 +1,7 @@
 """The published warehouse: one DuckDB file plus a Parquet snapshot of every table.
 
 DuckDB is the system of record: its commit is the moment a publish happens. The Parquet snapshot
-follows it (see :mod:`cdp.storage.publish` for the order and what readers can see in between).
+follows it (see :mod:`cdp.warehouse.publish` for the order and what readers can see in between).
 DuckDB lets one process write, or many read, a file at a time; a reader that meets a publish in
 progress retries for ``lock_timeout`` seconds and then gets a :class:`WarehouseBusyError`.
 """
@@ -19,11 +19,11 @@ import duckdb
 import polars as pl
 
 from cdp.errors import CdpError, NotFoundError
-from cdp.storage.files import check_table_name
-from cdp.storage.masking import quote
+from cdp.warehouse.files import check_table_name
+from cdp.warehouse.masking import quote
 
 if TYPE_CHECKING:
-    from cdp.storage.publish import PublishReport
+    from cdp.warehouse.publish import PublishReport
 
 log = logging.getLogger(__name__)
 
@@ -184,9 +184,9 @@ class Warehouse:
     ) -> PublishReport:
         """Publish ``tables`` atomically to DuckDB and the Parquet snapshot.
 
-        See :func:`cdp.storage.publish.publish_tables` for the guarantees.
+        See :func:`cdp.warehouse.publish.publish_tables` for the guarantees.
         """
-        from cdp.storage.publish import publish_tables
+        from cdp.warehouse.publish import publish_tables
 
         return publish_tables(self, tables, run_id=run_id, views=views or {}, replace_all=replace_all)
 
@@ -196,7 +196,7 @@ class Warehouse:
         Returns:
             The snapshot ``parquet/`` points at afterwards, or None for an empty warehouse.
         """
-        from cdp.storage.publish import repair_snapshot
+        from cdp.warehouse.publish import repair_snapshot
 
         return repair_snapshot(self)
 

@@ -11,8 +11,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cdp.errors import CdpError, NotFoundError
-from cdp.storage import Warehouse, read_staged, stage, write_parquet_atomic
-from cdp.storage.faults import FAULT_ENV, InjectedFault
+from cdp.warehouse import Warehouse, read_staged, stage, write_parquet_atomic
+from cdp.warehouse.faults import FAULT_ENV, InjectedFault
 
 
 def _digest(path: Path) -> str:

@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from cdp.errors import CdpError
-from cdp.storage.faults import fault_point
-from cdp.storage.files import check_table_name, write_parquet_atomic
-from cdp.storage.masking import MASKED_PREFIX
-from cdp.storage.snapshots import (
+from cdp.warehouse.faults import fault_point
+from cdp.warehouse.files import check_table_name, write_parquet_atomic
+from cdp.warehouse.masking import MASKED_PREFIX
+from cdp.warehouse.snapshots import (
     Manifest,
     current_snapshot,
     link_or_copy,
@@ -48,8 +48,8 @@ from cdp.storage.snapshots import (
     snapshots_root,
     write_manifest,
 )
-from cdp.storage.transaction import commit_publish
-from cdp.storage.warehouse import (
+from cdp.warehouse.transaction import commit_publish
+from cdp.warehouse.warehouse import (
     INTERNAL_PREFIX,
     PUBLISH_LOG,
     WarehouseBusyError,
@@ -58,7 +58,7 @@ from cdp.storage.warehouse import (
 )
 
 if TYPE_CHECKING:
-    from cdp.storage.warehouse import Warehouse
+    from cdp.warehouse.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 

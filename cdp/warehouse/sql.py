@@ -23,8 +23,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from cdp.errors import CdpError
-from cdp.storage.masking import masked_view_name, masked_view_sql, quote
-from cdp.storage.warehouse import (
+from cdp.warehouse.masking import masked_view_name, masked_view_sql, quote
+from cdp.warehouse.warehouse import (
     Warehouse,
     WarehouseBusyError,
     _is_lock_conflict,

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from cdp.cli.sql_cmds import register
 from cdp.errors import CdpError
-from cdp.storage import Warehouse
-from cdp.storage.sql import QueryRejectedError, check_read_only_query, run_query
+from cdp.warehouse import Warehouse
+from cdp.warehouse.sql import QueryRejectedError, check_read_only_query, run_query
 
 
 @pytest.fixture

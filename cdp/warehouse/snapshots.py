@@ -20,7 +20,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdp.storage.files import fsync_dir
+from cdp.warehouse.files import fsync_dir
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from cdp.cli.sql_cmds import register
 from cdp.schemas.docs import TableDoc
-from cdp.storage import Warehouse
-from cdp.storage.dictionary import build_data_dictionary, discover_table_docs
+from cdp.warehouse import Warehouse
+from cdp.warehouse.dictionary import build_data_dictionary, discover_table_docs
 
 
 def test_dictionary_lists_types_descriptions_gaps_pii_and_masked_views(

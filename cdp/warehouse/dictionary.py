@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cdp.schemas.docs import TableDoc
-from cdp.storage.masking import MASKED_PREFIX, masked_columns, masked_view_name, pii_category
-from cdp.storage.warehouse import PUBLISH_LOG, Warehouse, _table_names, table_columns
+from cdp.warehouse.masking import MASKED_PREFIX, masked_columns, masked_view_name, pii_category
+from cdp.warehouse.warehouse import PUBLISH_LOG, Warehouse, _table_names, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ DOC_PACKAGES: tuple[str, ...] = (
     "exports",
     "privacy",
     "quality",
-    "storage",
+    "warehouse",
 )
 UNDOCUMENTED = "(undocumented)"
 #: Subpackages that publish no tables; importing ``cdp.cli`` would also register every command.
@@ -116,7 +116,7 @@ def build_data_dictionary(warehouse: Warehouse, docs: Iterable[TableDoc]) -> str
         "do not edit by hand.",
         "Column types are the DuckDB types of `cdp.duckdb`; `parquet/<table>.parquet` holds the same tables.",
         "",
-        "PII columns are detected by name (see `cdp/storage/masking.py`). Every table has a view",
+        "PII columns are detected by name (see `cdp/warehouse/masking.py`). Every table has a view",
         "`masked_<table>` for analysts without PII clearance: names become their first letter + `***`,",
         "emails `j***@domain`, phones their last 2 digits, birth dates the year, address lines are left",
         "out, and no column containing `national_id` or `token` is ever exposed.",
