@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 
 from cdp.engine import DuckDBEngine, LinkageEngine, SparkEngine
+from cdp.ingest.changes import TableChanges
 from cdp.warehouse import Warehouse, write_parquet_atomic
 
 
@@ -83,9 +84,14 @@ class SparkLinkageBackend(LinkageBackend):
 class StagedParquetIOManager(dg.ConfigurableIOManager):
     """Stages each asset's output until the final publish swaps the tables into the warehouse.
 
-    Frames are staged as Parquet; the one internal object (the ingest increment, never published)
-    is pickled. Staging is per asset key and atomic, so a failed run never corrupts the published
-    tables and a re-run of a subset of assets reads the last good upstream output.
+    Frames are staged as Parquet; a standardized table's :class:`TableChanges` as its batch
+    (upserts and deleted keys) plus the published file it applies to; the one internal object
+    (the ingest increment, never published) is pickled. Staging is per asset key and atomic, so a
+    failed run never corrupts the published tables and a re-run of a subset of assets reads the
+    last good upstream output.
+
+    An input annotated ``TableChanges`` gets the changes; one declared ``lazy`` (the publish step)
+    a lazy scan of the whole table; any other input the whole table, loaded.
     """
 
     base_dir: str
@@ -102,6 +108,13 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
             write_parquet_atomic(obj, path)
             context.add_output_metadata({"rows": obj.height, "staged_at": dg.MetadataValue.path(str(path))})
             return
+        if isinstance(obj, TableChanges):
+            folder = self._path(context, ".changes")
+            obj.write(folder)
+            context.add_output_metadata(
+                {"upserts": obj.upserts.height, "deleted": obj.deleted.height, "full": obj.is_full}
+            )
+            return
         path = self._path(context, ".pickle")
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".pickle.tmp")
@@ -109,10 +122,16 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
         temporary.replace(path)
 
     def load_input(self, context: dg.InputContext) -> Any:
+        # An input declared lazy (the publish step) streams the table instead of loading it.
+        lazy = (context.definition_metadata or {}).get("lazy", False)
+        changes = self._path(context, ".changes")
+        if TableChanges.staged_at(changes):
+            staged = TableChanges.read(changes)
+            if context.dagster_type.typing_type is TableChanges:
+                return staged
+            return staged.scan() if lazy else staged.collect()
         parquet = self._path(context, ".parquet")
         if parquet.exists():
-            # An input declared lazy (the publish step) streams the file instead of loading it.
-            lazy = (context.definition_metadata or {}).get("lazy", False)
             return pl.scan_parquet(parquet) if lazy else pl.read_parquet(parquet)
         # Only this IO manager writes these files, inside the run's own staging folder.
         return pickle.loads(self._path(context, ".pickle").read_bytes())  # noqa: S301

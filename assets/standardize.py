@@ -1,12 +1,16 @@
-"""Standardization: each canonical table is last run's version updated by the new extracts."""
+"""Standardization: each canonical table is last run's version updated by the new extracts.
+
+Each asset carries only the batch (rows upserted, keys deleted) and the published version it
+applies to; downstream steps that need the whole table load it from those two.
+"""
 
 import dagster as dg
-import polars as pl
 
 from assets.ingest import INGESTED_TABLES
 from assets.resources import WarehouseResource
 from cdp.ingest import MappedIncrement
-from cdp.pipeline import merged_table
+from cdp.ingest.changes import TableChanges
+from cdp.pipeline import standardized_changes
 
 GROUP = "standardize"
 
@@ -22,10 +26,10 @@ def _standardized_asset(table: str) -> dg.AssetsDefinition:
         ins={"increment": dg.AssetIn(f"raw_{table}")},
         description=f"Canonical {table}: names, dates, codes, phones, emails and addresses normalized.",
     )
-    def _standardize(increment: MappedIncrement, warehouse: WarehouseResource) -> dg.Output[pl.DataFrame]:
+    def _standardize(increment: MappedIncrement, warehouse: WarehouseResource) -> dg.Output[TableChanges]:
         published = warehouse.warehouse()
-        standardized = merged_table(table, increment, warehouse=published, published=f"std_{table}")
-        return dg.Output(standardized, metadata={"rows": standardized.height})
+        changes = standardized_changes(table, increment, warehouse=published, published=f"std_{table}")
+        return dg.Output(changes, metadata={"mode": "full" if changes.is_full else "changes"})
 
     return _standardize
 

@@ -83,6 +83,10 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=2)
     parser.add_argument("--months", type=int, default=0)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--land", type=int, default=None,
+        help="land only batches 02..LAND for the incremental run (default: every later batch)",
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/cdp_daily"))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -99,7 +103,7 @@ def main() -> None:
     shutil.copytree(bank / "batches" / "01", bank / "landing", dirs_exist_ok=True)
     results["initial_load"] = _run(bank / "sources.yaml", warehouse, full_refresh=False, home=home)
     print(json.dumps({"initial_load": results["initial_load"]}), flush=True)
-    for number in range(2, args.batches + 1):
+    for number in range(2, (args.land or args.batches) + 1):
         shutil.copytree(bank / "batches" / f"{number:02d}", bank / "landing", dirs_exist_ok=True)
     results["incremental"] = _run(bank / "sources.yaml", warehouse, full_refresh=False, home=home)
     print(json.dumps({"incremental": results["incremental"]}), flush=True)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from cdp.engine import LinkageEngine
     from cdp.identity import IdentityState
     from cdp.ingest import MappedIncrement
+    from cdp.ingest.changes import TableChanges
     from cdp.quality import QualityReport
     from cdp.warehouse import Warehouse
 
@@ -252,6 +253,45 @@ def merged_table(
     return merge_increment(table, previous, increment)
 
 
+def standardized_changes(
+    table: str, increment: MappedIncrement, *, warehouse: Warehouse, published: str
+) -> TableChanges:
+    """This run's changes to a standardized table: the batch, against its published Parquet file.
+
+    ``table`` names the increment's part (``parties`` ... ``consents``); ``published`` the
+    warehouse table it updates. When the Parquet snapshot cannot be trusted (see
+    :func:`previous_table`) the whole merged table is carried instead.
+    """
+    from cdp.ingest import standardize_frame
+    from cdp.ingest.changes import TableChanges, table_changes
+
+    base = None
+    if not increment.full and warehouse.exists(published):
+        base = published_parquet(warehouse, published)
+        if base is None:
+            merged = merged_table(table, increment, warehouse=warehouse, published=published)
+            return TableChanges.whole(table, merged)
+    return table_changes(
+        table,
+        standardize_frame(table, getattr(increment, table)),
+        deleted_keys=increment.deleted_keys.get(table),
+        erased_keys=increment.erased_keys,
+        base=base,
+    )
+
+
+def published_parquet(warehouse: Warehouse, name: str) -> Path | None:
+    """The Parquet file of a table's last publish, when the snapshot is the one DuckDB names.
+
+    The path is resolved through the ``parquet`` link, so it stays valid while a later publish
+    swaps the link (publishing keeps the snapshot it replaces).
+    """
+    snapshot = warehouse.root / "parquet" / f"{name}.parquet"
+    if snapshot.exists() and _snapshot_is_current(warehouse):
+        return Path(os.path.realpath(snapshot))
+    return None
+
+
 def previous_table(warehouse: Warehouse, name: str) -> pl.DataFrame | None:
     """The last published version of a table, or None on the first run.
 
@@ -260,8 +300,8 @@ def previous_table(warehouse: Warehouse, name: str) -> pl.DataFrame | None:
     """
     if not warehouse.exists(name):
         return None
-    snapshot = warehouse.root / "parquet" / f"{name}.parquet"
-    if snapshot.exists() and _snapshot_is_current(warehouse):
+    snapshot = published_parquet(warehouse, name)
+    if snapshot is not None:
         return pl.read_parquet(snapshot)
     return warehouse.read(name)
 

@@ -10,9 +10,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cdp.config import load_config
-from cdp.ingest import map_sources, standardize_mapped
+from cdp.ingest import map_sources, standardize_frame, standardize_mapped
+from cdp.ingest.changes import TableChanges, table_changes
 from cdp.ingest.incremental import map_increment, merge_increment
-from cdp.ingest.merge import sort_table
+from cdp.ingest.merge import apply_increment, sort_table
 from cdp.synth import generate_bank
 
 TABLES = (
@@ -26,6 +27,7 @@ TABLES = (
     "reconciliation",
     "files",
 )
+FRAME_TABLES = TABLES[:6]
 #: Sorts after batch 02's customer file and before batch 03's.
 EXTRA_FILE = "core/customers_20261024_fix.csv"
 
@@ -138,3 +140,69 @@ def test_a_rerun_without_new_files_changes_nothing(bank: Path) -> None:
     assert (again.full, again.requires_full_reason, again.files.height) == (False, None, 0)
     assert_frame_equal(merge_increment("parties", parties, again), parties)
     assert_frame_equal(merge_increment("files", files, again), files)
+
+
+def test_table_changes_give_the_merged_tables_batch_by_batch(bank: Path, tmp_path: Path) -> None:
+    """Changes against the published Parquet file equal the merged table, erasure of a co-holder included."""
+    config = load_config(bank / "sources.yaml")
+    merged: dict[str, pl.DataFrame | None] = dict.fromkeys(TABLES)
+    published: dict[str, Path | None] = dict.fromkeys(FRAME_TABLES)
+    for batch in ("01", "02", "03"):
+        if batch == "03":
+            _erase_a_core_customer_with_links(bank)
+        _land(bank, batch)
+        increment = map_increment(config, merged["files"])
+        merged["files"] = merge_increment("files", merged["files"], increment)
+        for table in FRAME_TABLES:
+            merged[table] = merge_increment(table, merged[table], increment)
+            changes = table_changes(
+                table,
+                standardize_frame(table, getattr(increment, table)),
+                deleted_keys=increment.deleted_keys.get(table),
+                erased_keys=increment.erased_keys,
+                base=None if increment.full else published[table],
+            )
+            assert changes.is_full == (batch == "01")
+            assert_frame_equal(changes.collect(), merged[table])
+            assert_frame_equal(changes.scan().collect(), merged[table])
+            staged = tmp_path / "staged" / batch / table
+            changes.write(staged)
+            assert_frame_equal(TableChanges.read(staged).collect(), merged[table])
+            path = tmp_path / batch / f"{table}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            merged[table].write_parquet(path)
+            published[table] = path
+        if batch == "03":
+            # Only the batch travels: a fraction of the table, not all of it.
+            parties = table_changes(
+                "parties",
+                standardize_frame("parties", increment.parties),
+                deleted_keys=increment.deleted_keys.get("parties"),
+                erased_keys=increment.erased_keys,
+                base=published["parties"],
+            )
+            assert 0 < parties.upserts.height < merged["parties"].height / 2
+
+
+def test_erasing_a_co_holder_keeps_the_other_holders_of_the_account(tmp_path: Path) -> None:
+    previous = pl.DataFrame(
+        {
+            "account_source": ["acc", "acc", "acc"],
+            "account_id": ["1", "1", "2"],
+            "party_source": ["core", "core", "core"],
+            "party_record_id": ["p1", "p9", "p9"],
+            "role": ["primary", "joint", "primary"],
+        }
+    )
+    base = tmp_path / "account_holders.parquet"
+    sort_table("account_holders", previous).write_parquet(base)
+    erased = pl.DataFrame({"source": ["core"], "record_id": ["p9"]})
+
+    changes = table_changes(
+        "account_holders", previous.clear(), deleted_keys=None, erased_keys=erased, base=base
+    )
+
+    assert changes.collect().select("account_id", "party_record_id").rows() == [("1", "p1")]
+    assert changes.deleted.rows() == [("acc", "2")]
+    expected = apply_increment(previous, previous.clear(), table="account_holders", erased_keys=erased)
+    assert_frame_equal(changes.collect(), expected)

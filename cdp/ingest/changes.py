@@ -1,0 +1,182 @@
+"""A standardized table's new version, carried as its changes to the last published version.
+
+A daily batch touches a few thousand of a million records. Handing whole tables from stage to
+stage (write, read, compare with yesterday's) costs time in proportion to the bank, not the
+batch. :class:`TableChanges` instead holds the rows the batch upserts, the keys it deletes, and
+the path of the published Parquet file it applies to. Stages that only need the batch (contract
+checks, the identity and customer 360 deltas) read ``upserts`` and ``deleted``; a stage that
+needs the whole table calls :meth:`TableChanges.collect`, which gives exactly what
+:func:`cdp.ingest.apply_increment` gives.
+
+On a first or full run there is no base: ``upserts`` is the whole table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from cdp.errors import NotFoundError
+from cdp.ingest.merge import CONTRACTS, ERASED_BY, SORT_COLUMNS, TABLE_KEYS, _sorted_union, sort_table
+from cdp.privacy.erasure import suppress_erased
+from cdp.schemas.canonical import conform
+
+_UPSERTS = "upserts.parquet"
+_DELETED = "deleted.parquet"
+_META = "changes.json"
+
+
+@dataclass(frozen=True)
+class TableChanges:
+    """Rows upserted into and keys deleted from one table's published version.
+
+    Attributes:
+        table: canonical table name (``parties``, ``accounts`` ... ``consents``).
+        upserts: standardized rows that are new or replace every previous row with their key,
+            conformed to the contract and sorted by :data:`~cdp.ingest.merge.SORT_COLUMNS`.
+        deleted: :data:`~cdp.ingest.merge.TABLE_KEYS` of previous rows removed (deletions and
+            erasures); keys that are also upserted are replaced, not removed.
+        base: the published Parquet file these changes apply to; None when ``upserts`` is the
+            whole table (first run, full refresh).
+    """
+
+    table: str
+    upserts: pl.DataFrame
+    deleted: pl.DataFrame
+    base: Path | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        return list(TABLE_KEYS[self.table])
+
+    @property
+    def is_full(self) -> bool:
+        return self.base is None
+
+    @classmethod
+    def whole(cls, table: str, frame: pl.DataFrame) -> TableChanges:
+        """The whole table as changes to nothing."""
+        keys = {name: CONTRACTS[table][name] for name in TABLE_KEYS[table]}
+        return cls(table, sort_table(table, frame), pl.DataFrame(schema=keys), None)
+
+    def previous(self) -> pl.LazyFrame | None:
+        """The published version these changes apply to (None on a full run)."""
+        if self.base is None:
+            return None
+        if not self.base.exists():
+            raise NotFoundError(
+                f"{self.table}: the published version {self.base} these changes apply to is gone "
+                "(a later publish pruned it); re-run the pipeline from ingestion"
+            )
+        return pl.scan_parquet(self.base)
+
+    def previous_rows(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """Published rows whose key is in ``keys`` (empty on a full run)."""
+        previous = self.previous()
+        if previous is None:
+            return self.upserts.clear()
+        wanted = keys.select(self.keys).unique().lazy()
+        return conform(previous.join(wanted, on=self.keys, how="semi").collect(), CONTRACTS[self.table])
+
+    def replaced_keys(self) -> pl.DataFrame:
+        """Keys whose published rows these changes replace or remove."""
+        return pl.concat([self.upserts.select(self.keys), self.deleted.select(self.keys)]).unique()
+
+    def collect(self) -> pl.DataFrame:
+        """The whole new table, equal to :func:`cdp.ingest.apply_increment` of the same batch."""
+        previous = self.previous()
+        if previous is None:
+            return self.upserts
+        kept = conform(previous.collect(), CONTRACTS[self.table]).join(
+            self.replaced_keys(), on=self.keys, how="anti", nulls_equal=True, maintain_order="left"
+        )
+        return _sorted_union(self.table, kept, self.upserts)
+
+    def scan(self) -> pl.LazyFrame:
+        """The whole new table as a sorted lazy query (for streaming it into the warehouse)."""
+        previous = self.previous()
+        if previous is None:
+            return self.upserts.lazy()
+        kept = previous.join(self.replaced_keys().lazy(), on=self.keys, how="anti", nulls_equal=True)
+        schema = CONTRACTS[self.table]
+        return pl.concat([kept.cast(dict(schema)), self.upserts.lazy()]).sort(list(SORT_COLUMNS[self.table]))
+
+    def write(self, folder: Path) -> None:
+        """Stage the changes under ``folder`` (the metadata file last, so a half-written folder fails to load)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / _META).unlink(missing_ok=True)
+        self.upserts.write_parquet(folder / _UPSERTS)
+        self.deleted.write_parquet(folder / _DELETED)
+        meta = {"table": self.table, "base": None if self.base is None else str(self.base)}
+        (folder / _META).write_text(json.dumps(meta))
+
+    @classmethod
+    def read(cls, folder: Path) -> TableChanges:
+        meta = json.loads((folder / _META).read_text())
+        base = None if meta["base"] is None else Path(meta["base"])
+        return cls(meta["table"], pl.read_parquet(folder / _UPSERTS), pl.read_parquet(folder / _DELETED), base)
+
+    @staticmethod
+    def staged_at(folder: Path) -> bool:
+        return (folder / _META).exists()
+
+
+def table_changes(
+    table: str,
+    standardized: pl.DataFrame,
+    *,
+    deleted_keys: pl.DataFrame | None,
+    erased_keys: pl.DataFrame | None,
+    base: Path | None,
+) -> TableChanges:
+    """A batch's changes to ``table``, given its standardized rows and the keys it deletes.
+
+    The *current* erasure register applies to the batch and to the published rows: a published
+    row of a person erased since is added to ``deleted``.
+
+    Args:
+        table: ``parties``, ``accounts``, ``account_holders``, ``transactions``, ``events`` or
+            ``consents``.
+        standardized: the batch's rows, standardized (:func:`cdp.ingest.standardize_frame`).
+        deleted_keys: keys the batch deletes (None or empty: none).
+        erased_keys: ``(source, record_id)`` of every erased party record.
+        base: the published Parquet version, or None for a whole table.
+    """
+    contract = CONTRACTS[table]
+    key = list(TABLE_KEYS[table])
+    upserts = conform(standardized, contract)
+    erasure = ERASED_BY.get(table)
+    has_erasures = erasure is not None and erased_keys is not None and erased_keys.height > 0
+    if has_erasures:
+        assert erasure is not None and erased_keys is not None
+        upserts = suppress_erased(upserts, erased_keys, source_column=erasure[0], record_id_column=erasure[1])
+    if base is None:
+        return TableChanges.whole(table, upserts)
+    key_schema = pl.Schema({name: contract[name] for name in key})
+    parts = [pl.DataFrame(schema=key_schema)]
+    if deleted_keys is not None and deleted_keys.height:
+        parts.append(deleted_keys.select(key).cast(key_schema))
+    if has_erasures:
+        assert erasure is not None and erased_keys is not None
+        party = erased_keys.select(
+            pl.col("source").alias(erasure[0]), pl.col("record_id").alias(erasure[1])
+        ).lazy()
+        published = pl.scan_parquet(base)
+        erased_rows = published.join(party, on=list(erasure), how="semi").select(key).unique().collect()
+        if not set(erasure) <= set(key):
+            # The key (an account) also covers other people's rows (co-holders): they stay,
+            # re-upserted, unless the batch itself replaces that key.
+            survivors = (
+                published.join(erased_rows.lazy(), on=key, how="semi")
+                .join(party, on=list(erasure), how="anti")
+                .join(pl.concat(parts).lazy(), on=key, how="anti", nulls_equal=True)
+                .collect()
+            )
+            survivors = survivors.join(upserts.select(key), on=key, how="anti", nulls_equal=True)
+            upserts = pl.concat([upserts, conform(survivors, contract)])
+        parts.append(erased_rows.cast(key_schema))
+    deleted = pl.concat(parts).unique().join(upserts.select(key), on=key, how="anti", nulls_equal=True)
+    return TableChanges(table, upserts.sort(list(SORT_COLUMNS[table])), deleted.sort(key), base)
