@@ -7,6 +7,7 @@ import polars as pl
 
 from assets.resources import RunOptions, SourcesResource, WarehouseResource
 from cdp.customer360 import load_survivorship
+from cdp.ingest.changes import TableChanges
 from cdp.runmodes import build_customer_tables
 
 GROUP = "customer_360"
@@ -29,11 +30,11 @@ GROUP = "customer_360"
 )
 def customer_360_tables(
     context: dg.AssetExecutionContext,
-    std_parties: pl.DataFrame,
-    std_accounts: pl.DataFrame,
-    std_account_holders: pl.DataFrame,
-    std_events: pl.DataFrame,
-    std_consents: pl.DataFrame,
+    std_parties: TableChanges,
+    std_accounts: TableChanges,
+    std_account_holders: TableChanges,
+    std_events: TableChanges,
+    std_consents: TableChanges,
     identity_clusters: pl.DataFrame,
     identity_runs: pl.DataFrame,
     identity_affected: pl.DataFrame,

@@ -8,6 +8,7 @@ import polars as pl
 from assets.resources import LinkageBackend, RunOptions, SourcesResource, WarehouseResource
 from cdp.config import load_config
 from cdp.identity import ClusteringPolicy, load_decisions
+from cdp.ingest.changes import TableChanges
 from cdp.pipeline import current_model, erased_customers, load_or_train_model, previous_table
 from cdp.privacy.erasure import load_erasure_register
 from cdp.runmodes import resolve_identities
@@ -18,7 +19,7 @@ GROUP = "resolve"
 @dg.asset(group_name=GROUP, kinds={"splink", "duckdb"})
 def linkage_model(
     context: dg.AssetExecutionContext,
-    std_parties: pl.DataFrame,
+    std_parties: TableChanges,
     sources: SourcesResource,
     warehouse: WarehouseResource,
     linkage_backend: LinkageBackend,
@@ -61,7 +62,7 @@ def linkage_model(
 )
 def identity(
     context: dg.AssetExecutionContext,
-    std_parties: pl.DataFrame,
+    std_parties: TableChanges,
     sources: SourcesResource,
     warehouse: WarehouseResource,
     linkage_backend: LinkageBackend,

@@ -143,9 +143,12 @@ def current_model(warehouse: Warehouse) -> ModelVersion:
 
 
 def load_or_train_model(
-    parties: pl.DataFrame, *, warehouse: Warehouse, config_dir: Path, engine: LinkageEngine, retrain: bool
+    parties: TableChanges, *, warehouse: Warehouse, config_dir: Path, engine: LinkageEngine, retrain: bool
 ) -> ModelVersion:
-    """Reuse the stored model; else the one shipped beside the config; train only when asked or missing."""
+    """Reuse the stored model; else the one shipped beside the config; train only when asked or missing.
+
+    The whole ``std_parties`` table is loaded from its changes only when a model is trained.
+    """
     from cdp.resolve import train_model
 
     if not retrain:
@@ -157,13 +160,14 @@ def load_or_train_model(
             model = _read_model(shipped, origin="config")
             store_model(model, warehouse=warehouse)
             return model
-    trained = train_model(parties, engine=engine)
+    population = parties.collect()
+    trained = train_model(population, engine=engine)
     records = trained.report.get("records")
     model = ModelVersion(
         trained.model_json,
         origin="trained",
         report=_flat_report(trained.report),
-        trained_records=int(records) if records else parties.height,
+        trained_records=int(records) if records else population.height,
     )
     store_model(model, warehouse=warehouse)
     return model

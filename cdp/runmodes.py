@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from cdp.customer360 import Customer360Result, SurvivorshipRules
     from cdp.engine import LinkageEngine
     from cdp.identity import ClusteringPolicy, Decisions, IdentityState
+    from cdp.incremental import PartyDelta
+    from cdp.ingest.changes import TableChanges
     from cdp.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -127,8 +129,22 @@ def _identity_mode(
     return INCREMENTAL, "previous state reusable"
 
 
+def _party_delta(
+    parties: TableChanges, all_parties: pl.DataFrame, warehouse: Warehouse
+) -> PartyDelta | None:
+    """What the batch changed in ``std_parties``: from the changes, or by comparing whole tables
+    when the batch came as a whole table (None on a first run)."""
+    from cdp.incremental import party_delta
+    from cdp.incremental.delta import party_delta_from_changes
+
+    if not parties.is_full:
+        return party_delta_from_changes(parties)
+    previous_parties = previous_table(warehouse, "std_parties")
+    return None if previous_parties is None else party_delta(previous_parties, all_parties)
+
+
 def resolve_identities(
-    parties: pl.DataFrame,
+    parties: TableChanges,
     *,
     warehouse: Warehouse,
     engine: LinkageEngine,
@@ -145,20 +161,22 @@ def resolve_identities(
     honour the steward's decisions; the incremental one re-scores only new and changed records.
     """
     from cdp.identity import cluster_records
-    from cdp.incremental import party_delta, resolve_increment
+    from cdp.incremental import resolve_increment
 
     started = time.perf_counter()
     mode, reason = _identity_mode(warehouse, model=model, policy=policy, full_refresh=full_refresh)
     previous_state = identity_state_from_warehouse(warehouse)
-    previous_parties = previous_table(warehouse, "std_parties")
-    if mode == INCREMENTAL and previous_state is not None and previous_parties is not None:
+    all_parties = parties.collect()
+    delta = _party_delta(parties, all_parties, warehouse)
+    if mode == INCREMENTAL and previous_state is not None and delta is not None:
         step = resolve_increment(
-            previous_parties=previous_parties,
-            parties=parties,
+            previous_parties=None,
+            delta=delta,
+            parties=all_parties,
             previous_edges=_table_or_empty(warehouse, "identity_edges", like=pl.DataFrame()),
             previous_state=previous_state,
             previous_review_queue=previous_table(warehouse, "identity_review_queue"),
-            model_json=model.for_population(parties.height),
+            model_json=model.for_population(all_parties.height),
             engine=engine,
             policy=policy,
             decisions=decisions,
@@ -167,27 +185,24 @@ def resolve_identities(
         )
         edges, state, queue = step.edges, step.state, step.review_queue
         affected = step.affected_customer_ids.cast(pl.String).rename("customer_id").to_frame()
-        counts = (
-            step.delta.new.height,
-            step.delta.changed.height,
-            step.delta.removed.height,
-            step.scored_records,
-        )
+        scored = step.scored_records
     else:
-        edges = score_edges(parties, warehouse=warehouse, engine=engine, review_floor=policy.review_band[0])
-        clustered = cluster_records(parties, edges, policy=policy, decisions=decisions)
+        edges = score_edges(
+            all_parties, warehouse=warehouse, engine=engine, review_floor=policy.review_band[0]
+        )
+        clustered = cluster_records(all_parties, edges, policy=policy, decisions=decisions)
         state = stable_identity(
             clustered.assignments, previous=previous_state, run_id=run_id, run_time=run_time
         )
         queue = clustered.review_queue
         affected = state.clusters.select("customer_id").unique().sort("customer_id")
-        delta = party_delta(previous_parties, parties) if previous_parties is not None else None
-        counts = (
-            parties.height if delta is None else delta.new.height,
-            0 if delta is None else delta.changed.height,
-            0 if delta is None else delta.removed.height,
-            parties.height,
-        )
+        scored = all_parties.height
+    counts = (
+        all_parties.height if delta is None else delta.new.height,
+        0 if delta is None else delta.changed.height,
+        0 if delta is None else delta.removed.height,
+        scored,
+    )
     previous_events = 0 if previous_state is None else previous_state.changes.height
     row = {
         "run_id": run_id,
@@ -197,7 +212,7 @@ def resolve_identities(
         "model_version": model.version,
         "threshold": policy.threshold,
         "max_cluster_size": policy.max_cluster_size,
-        "records": parties.height,
+        "records": all_parties.height,
         "new_records": counts[0],
         "changed_records": counts[1],
         "removed_records": counts[2],
@@ -218,6 +233,14 @@ def resolve_identities(
     )
 
 
+def _previous_version(changes: TableChanges, warehouse: Warehouse, name: str) -> pl.DataFrame:
+    """The published version a table's changes apply to (read from the warehouse on a whole-table run)."""
+    previous = changes.previous()
+    if previous is not None:
+        return previous.collect()
+    return _table_or_empty(warehouse, name, like=changes.upserts)
+
+
 def rules_version(rules: SurvivorshipRules) -> str:
     """A short digest of the survivorship rules, so a changed rule set forces a full 360 build."""
     return hashlib.sha256(repr((rules.attributes, rules.household_max_members)).encode()).hexdigest()[:12]
@@ -233,12 +256,12 @@ class Customer360Run:
 
 def build_customer_tables(
     *,
-    parties: pl.DataFrame,
+    parties: TableChanges,
     clusters: pl.DataFrame,
-    accounts: pl.DataFrame,
-    account_holders: pl.DataFrame,
-    events: pl.DataFrame,
-    consents: pl.DataFrame,
+    accounts: TableChanges,
+    account_holders: TableChanges,
+    events: TableChanges,
+    consents: TableChanges,
     rules: SurvivorshipRules,
     as_of: dt.date,
     identity_mode: str,
@@ -250,21 +273,24 @@ def build_customer_tables(
     """Rebuild only the customers this run touched when identity ran incrementally, else all of them.
 
     The splice equals the full build exactly (``cdp.incremental.refresh``); it needs the previous
-    run's published inputs and 360 tables and the same survivorship rules.
+    run's published 360 tables and the same survivorship rules. What the batch changed in the
+    standardized tables is read from their changes, not by comparing whole tables.
     """
     from cdp.customer360 import Customer360Result
     from cdp.incremental import Customer360Inputs, build_full, refresh_customer_360
+    from cdp.incremental.delta import activity_from_changes, party_delta_from_changes
 
     started = time.perf_counter()
     inputs = Customer360Inputs(
-        parties=parties,
+        parties=parties.collect(),
         clusters=clusters,
-        accounts=accounts,
-        account_holders=account_holders,
-        events=events,
-        consents=consents,
+        accounts=accounts.collect(),
+        account_holders=account_holders.collect(),
+        events=events.collect(),
+        consents=consents.collect(),
         as_of=as_of,
     )
+    activity_tables = (accounts, account_holders, events, consents)
     version = rules_version(rules)
     previous_runs = previous_table(warehouse, "customer_360_runs")
     mode, reason = FULL, "identity was resolved in full"
@@ -278,13 +304,19 @@ def build_customer_tables(
     rebuilt: int
     if mode == INCREMENTAL and previous_runs is not None:
         previous_frames = {name: previous_table(warehouse, name) for name in CUSTOMER_360_TABLES}
+        from_changes = not any(changes.is_full for changes in (parties, *activity_tables))
         previous_inputs = Customer360Inputs(
-            parties=_table_or_empty(warehouse, "std_parties", like=parties),
+            parties=_previous_version(parties, warehouse, "std_parties"),
             clusters=_table_or_empty(warehouse, "identity_clusters", like=clusters),
-            accounts=_table_or_empty(warehouse, "std_accounts", like=accounts),
-            account_holders=_table_or_empty(warehouse, "std_account_holders", like=account_holders),
-            events=_table_or_empty(warehouse, "std_events", like=events),
-            consents=_table_or_empty(warehouse, "std_consents", like=consents),
+            # With the activity read from the changes the previous activity tables go unread.
+            **{
+                table.table: (
+                    getattr(inputs, table.table).clear()
+                    if from_changes
+                    else _previous_version(table, warehouse, f"std_{table.table}")
+                )
+                for table in activity_tables
+            },
             as_of=previous_runs["as_of"][-1],
         )
         previous = Customer360Result(*(previous_frames[name] for name in CUSTOMER_360_TABLES))
@@ -294,6 +326,14 @@ def build_customer_tables(
             inputs=inputs,
             affected_customer_ids=affected_customer_ids["customer_id"],
             rules=rules,
+            activity=(
+                activity_from_changes(
+                    accounts=accounts, account_holders=account_holders, events=events, consents=consents
+                )
+                if from_changes
+                else None
+            ),
+            delta=party_delta_from_changes(parties) if from_changes else None,
         )
         tables, rebuilt = refreshed.tables, refreshed.rebuilt_customers
         if refreshed.full_rebuild:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -20,6 +21,9 @@ from cdp.schemas.canonical import (
     PARTY_COLUMNS,
     conform,
 )
+
+if TYPE_CHECKING:
+    from cdp.ingest.changes import TableChanges
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +129,16 @@ def party_delta(previous_parties: pl.DataFrame, current_parties: pl.DataFrame) -
     return delta
 
 
+def party_delta_from_changes(changes: TableChanges) -> PartyDelta:
+    """The party delta of a batch, read from its changes instead of comparing whole tables.
+
+    Only the published rows of the keys the batch touches are read, so the cost follows the
+    batch, not the bank. Equal to :func:`party_delta` of the published and the new table.
+    """
+    previous = changes.previous_rows(changes.replaced_keys())
+    return party_delta(previous, changes.upserts)
+
+
 def _differing_rows(previous: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     """Rows present in one version and not the other (both already conformed to one schema)."""
     before = previous.hash_rows()
@@ -172,6 +186,44 @@ def activity_changes(
         _differing_rows(holders_before, holders_after),
         _differing_rows(conform(previous_events, EVENT_COLUMNS), conform(events, EVENT_COLUMNS)),
         _differing_rows(conform(previous_consents, CONSENT_COLUMNS), conform(consents, CONSENT_COLUMNS)),
+    ]
+    keys = pl.concat(
+        [part.select(source="party_source", record_id="party_record_id") for part in parts]
+    ).drop_nulls()
+    keys = keys.unique().sort(list(KEYS)) if keys.height else pl.DataFrame(schema=_KEY_SCHEMA)
+    log.info("activity delta: %d party records with changed accounts, events or consents", keys.height)
+    return keys
+
+
+def activity_from_changes(
+    *,
+    accounts: TableChanges,
+    account_holders: TableChanges,
+    events: TableChanges,
+    consents: TableChanges,
+) -> pl.DataFrame:
+    """:func:`activity_changes` of a batch, read from its changes instead of whole tables.
+
+    Only published rows with a key the batch replaces can differ, so only those are compared.
+    """
+    holders_before = account_holders.previous_rows(account_holders.replaced_keys())
+    changed_accounts = (
+        _differing_rows(accounts.previous_rows(accounts.replaced_keys()), accounts.upserts)
+        .select(account_source="source", account_id="account_id")
+        .unique()
+    )
+    # Holder rows are keyed by their account: the holders of a changed account, before and after.
+    holders_of_changed = pl.concat(
+        [
+            account_holders.previous_rows(changed_accounts),
+            account_holders.upserts.join(changed_accounts, on=["account_source", "account_id"], how="semi"),
+        ]
+    )
+    parts = [
+        holders_of_changed,
+        _differing_rows(holders_before, account_holders.upserts),
+        _differing_rows(events.previous_rows(events.replaced_keys()), events.upserts),
+        _differing_rows(consents.previous_rows(consents.replaced_keys()), consents.upserts),
     ]
     keys = pl.concat(
         [part.select(source="party_source", record_id="party_record_id") for part in parts]

@@ -68,15 +68,21 @@ def increment_edges(
     from cdp.resolve.predict import deterministic_edges, predict_incremental_edges
     from cdp.resolve.prepare import detect_placeholders
 
+    placeholders = detect_placeholders(parties)
     scored = predict_incremental_edges(
-        parties, batch, model_json=model_json, engine=engine, threshold=threshold
+        parties,
+        batch,
+        model_json=model_json,
+        engine=engine,
+        threshold=threshold,
+        placeholders=placeholders,
     )
     keys = list(KEYS)
     # Only records sharing a batch record's token can link to it; placeholders are still judged
     # on every record, so a default token or date is ignored exactly as in the full run.
     tokens = batch["national_id_token"].drop_nulls().unique().implode()
     certain = deterministic_edges(
-        parties.filter(pl.col("national_id_token").is_in(tokens)), placeholders=detect_placeholders(parties)
+        parties.filter(pl.col("national_id_token").is_in(tokens)), placeholders=placeholders
     )
     batch_keys = batch.select(keys)
     certain = pl.concat(
@@ -90,7 +96,7 @@ def increment_edges(
 
 def resolve_increment(
     *,
-    previous_parties: pl.DataFrame,
+    previous_parties: pl.DataFrame | None,
     parties: pl.DataFrame,
     previous_edges: pl.DataFrame,
     previous_state: IdentityState,
@@ -103,6 +109,7 @@ def resolve_increment(
     run_time: dt.datetime,
     erased: pl.DataFrame | None = None,
     review_floor: float | None = None,
+    delta: PartyDelta | None = None,
 ) -> IncrementResolution:
     """Score only the new and changed party records and re-cluster only what they touch.
 
@@ -112,7 +119,8 @@ def resolve_increment(
     decision changed the clustering, the previous state is returned as is (no identity event).
 
     Args:
-        previous_parties: ``std_parties`` the previous state was resolved from.
+        previous_parties: ``std_parties`` the previous state was resolved from (only read
+            when ``delta`` is None).
         parties: this run's ``std_parties`` (all records, not just the batch).
         previous_edges: the previous run's ``identity_edges``.
         previous_state: the previous identity state (clusters, merged_into, change log).
@@ -126,12 +134,16 @@ def resolve_increment(
         erased: keys of records erased this run; they leave their customers even if present.
         review_floor: lowest probability kept as an edge; default the policy's review-band floor,
             as in the full path.
+        delta: the party delta when already known (:func:`party_delta_from_changes`).
 
     Returns:
         The new state, edges, review queue, affected customer IDs and this run's events.
     """
     keys = list(KEYS)
-    delta = party_delta(previous_parties, parties)
+    if delta is None:
+        if previous_parties is None:
+            raise ValueError("resolve_increment needs previous_parties or a delta")
+        delta = party_delta(previous_parties, parties)
     removed = delta.removed
     if erased is not None and erased.height:
         removed = pl.concat([removed, erased.select(keys)]).unique()

@@ -168,6 +168,7 @@ def predict_incremental_edges(
     model_json: str,
     engine: LinkageEngine,
     threshold: float,
+    placeholders: PlaceholderValues | None = None,
 ) -> pl.DataFrame:
     """Edges that involve at least one new record: new-to-base plus new-to-new.
 
@@ -181,6 +182,7 @@ def predict_incremental_edges(
         model_json: A trained model.
         engine: Linkage engine.
         threshold: Minimum match probability kept.
+        placeholders: Values to null; detected from base and new together when None.
 
     Returns:
         ``identity_edges`` rows (never a base-to-base pair).
@@ -189,7 +191,9 @@ def predict_incremental_edges(
     keys = ["source", "record_id"]
     base_parties = base_parties.join(new_parties.select(keys), on=keys, how="anti")
     everything = pl.concat([base_parties, new_parties], how="diagonal_relaxed")
-    prepared = prepare_linkage_input(everything, placeholders=detect_placeholders(everything))
+    if placeholders is None:
+        placeholders = detect_placeholders(everything)
+    prepared = prepare_linkage_input(everything, placeholders=placeholders)
     new_ids = new_parties.select(unique_id=pl.concat_str(keys, separator=":"))
     is_new = pl.col("unique_id").is_in(new_ids["unique_id"].implode())
     if new_parties.is_empty():
