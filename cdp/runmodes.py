@@ -281,13 +281,14 @@ def build_customer_tables(
     from cdp.incremental.delta import activity_from_changes, party_delta_from_changes
 
     started = time.perf_counter()
+    # Lazy activity tables: an incremental refresh reads only its customers' rows of them.
     inputs = Customer360Inputs(
         parties=parties.collect(),
         clusters=clusters,
-        accounts=accounts.collect(),
-        account_holders=account_holders.collect(),
-        events=events.collect(),
-        consents=consents.collect(),
+        accounts=accounts.scan(),
+        account_holders=account_holders.scan(),
+        events=events.scan(),
+        consents=consents.scan(),
         as_of=as_of,
     )
     activity_tables = (accounts, account_holders, events, consents)
@@ -311,7 +312,7 @@ def build_customer_tables(
             # With the activity read from the changes the previous activity tables go unread.
             **{
                 table.table: (
-                    getattr(inputs, table.table).clear()
+                    table.upserts.clear()
                     if from_changes
                     else _previous_version(table, warehouse, f"std_{table.table}")
                 )

@@ -242,13 +242,24 @@ def mint_ids(keys: list[str], *, history: IdentityState | None = None) -> list[s
         return candidates
     taken = set(used)
     result = list(candidates)
+
+    def retry(position: int, attempt: int) -> str:
+        return "C" + hashlib.sha256(f"{keys[position]}#{attempt}".encode()).hexdigest()[:16]
+
+    # The history is large: look up the first few retries of every clash in one pass rather
+    # than one pass per retry.
+    clashing = [position for position, candidate in enumerate(candidates) if candidate in used]
+    clashing += [position for position in range(len(keys)) if duplicated[position]]
+    prefetched = {retry(position, attempt) for position in clashing for attempt in (1, 2, 3)}
+    taken |= _already_used(sorted(prefetched), history)
     for position in sorted(range(len(keys)), key=keys.__getitem__):
         attempt = 0
         candidate = candidates[position]
         while candidate in taken:
             attempt += 1
-            candidate = "C" + hashlib.sha256(f"{keys[position]}#{attempt}".encode()).hexdigest()[:16]
-            taken |= _already_used([candidate], history)
+            candidate = retry(position, attempt)
+            if candidate not in prefetched:
+                taken |= _already_used([candidate], history)
         taken.add(candidate)
         result[position] = candidate
     return result

@@ -59,6 +59,7 @@ class Customer360Refresh:
 
 def build_full(inputs: Customer360Inputs, *, rules: SurvivorshipRules) -> Customer360Result:
     """``build_customer_360`` on every record (the batch path's reference)."""
+    inputs = inputs.loaded()
     return build_customer_360(
         parties=inputs.parties,
         clusters=inputs.clusters,
@@ -102,15 +103,16 @@ def refresh_customer_360(
     from cdp.incremental.delta import activity_changes
 
     if activity is None:
+        before, after = previous_inputs.loaded(), inputs.loaded()
         activity = activity_changes(
-            previous_accounts=previous_inputs.accounts,
-            accounts=inputs.accounts,
-            previous_account_holders=previous_inputs.account_holders,
-            account_holders=inputs.account_holders,
-            previous_events=previous_inputs.events,
-            events=inputs.events,
-            previous_consents=previous_inputs.consents,
-            consents=inputs.consents,
+            previous_accounts=before.accounts,
+            accounts=after.accounts,
+            previous_account_holders=before.account_holders,
+            account_holders=after.account_holders,
+            previous_events=before.events,
+            events=after.events,
+            previous_consents=before.consents,
+            consents=after.consents,
         )
     if delta is None:
         delta = party_delta(previous_inputs.parties, inputs.parties)
@@ -245,7 +247,12 @@ def _refresh_shared_columns(
     source_records: pl.DataFrame,
 ) -> pl.DataFrame:
     """Household membership and ``digital_registered``, which depend on other customers' data."""
-    event_sources = conform(inputs.events, EVENT_COLUMNS)["party_source"].drop_nulls().unique()
+    event_sources = (
+        conform(inputs.events.lazy(), EVENT_COLUMNS)
+        .select(pl.col("party_source").drop_nulls().unique())
+        .collect()
+        .to_series()
+    )
     registered = (
         source_records.filter(
             pl.col("source").is_in(event_sources.implode())

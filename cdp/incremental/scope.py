@@ -10,6 +10,7 @@ holder of its values); the other two are recomputed for everyone by the refresh.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -40,15 +41,30 @@ class Customer360Inputs:
         events: ``std_events``.
         consents: ``std_consents``.
         as_of: the run's as-of date.
+
+    The four activity tables may be lazy (a daily run passes the sorted scans of their
+    changes): a refresh then reads only the rows of the customers it rebuilds, since Polars
+    pushes those filters below the merge and sort.
     """
 
     parties: pl.DataFrame
     clusters: pl.DataFrame
-    accounts: pl.DataFrame
-    account_holders: pl.DataFrame
-    events: pl.DataFrame
-    consents: pl.DataFrame
+    accounts: pl.DataFrame | pl.LazyFrame
+    account_holders: pl.DataFrame | pl.LazyFrame
+    events: pl.DataFrame | pl.LazyFrame
+    consents: pl.DataFrame | pl.LazyFrame
     as_of: dt.date
+
+    def loaded(self) -> Customer360Inputs:
+        """The same inputs with every table in memory."""
+        return dataclasses.replace(
+            self,
+            **{
+                name: frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+                for name in ("accounts", "account_holders", "events", "consents")
+                for frame in (getattr(self, name),)
+            },
+        )
 
 
 def customers_of(keys: pl.DataFrame, clusters: pl.DataFrame) -> pl.Series:
@@ -125,16 +141,18 @@ def as_of_shift(previous: Customer360Inputs, current: Customer360Inputs) -> pl.S
     if previous.as_of == current.as_of:
         return pl.Series("customer_id", [], dtype=pl.String())
     low, high = sorted((previous.as_of, current.as_of))
-    accounts = conform(current.accounts, ACCOUNT_COLUMNS)
-    moved = accounts.filter(
-        pl.col("opened_date").is_between(low, high, closed="right")
-        | pl.col("closed_date").is_between(low, high, closed="right")
-    ).select(account_source="source", account_id="account_id")
-    holders = (
-        conform(current.account_holders, ACCOUNT_HOLDER_COLUMNS)
-        .join(moved, on=["account_source", "account_id"], how="semi")
-        .select(source="party_source", record_id="party_record_id")
+    accounts = conform(current.accounts.lazy(), ACCOUNT_COLUMNS)
+    moved = (
+        accounts.filter(
+            pl.col("opened_date").is_between(low, high, closed="right")
+            | pl.col("closed_date").is_between(low, high, closed="right")
+        )
+        .select(account_source="source", account_id="account_id")
+        .collect()
     )
+    holders = _rows_of(
+        conform(current.account_holders.lazy(), ACCOUNT_HOLDER_COLUMNS), moved, ["account_source", "account_id"]
+    ).select(source="party_source", record_id="party_record_id")
     start = dt.datetime.combine(low + dt.timedelta(days=1), dt.time())
     stop = dt.datetime.combine(high + dt.timedelta(days=1), dt.time())
     time = pl.col("event_time")
@@ -145,36 +163,36 @@ def as_of_shift(previous: Customer360Inputs, current: Customer360Inputs) -> pl.S
         ]
     )
     engaged = (
-        conform(current.events, EVENT_COLUMNS)
+        conform(current.events.lazy(), EVENT_COLUMNS)
         .filter(crossing)
         .select(source="party_source", record_id="party_record_id")
+        .collect()
     )
     return customers_of(pl.concat([holders, engaged]), current.clusters)
 
 
 def activity_keys_of(inputs: Customer360Inputs, keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """The accounts, holder links, events and consents of the given party records."""
-    ids = keys["record_id"].unique().implode()
-
-    def of_keys(frame: pl.DataFrame) -> pl.DataFrame:
-        # A one-column prefilter first: probing millions of consents with a two-column join is slow.
-        narrowed = frame.filter(pl.col("party_record_id").is_in(ids))
-        return narrowed.join(
-            keys, left_on=_PARTY_KEYS, right_on=list(KEYS), how="semi", maintain_order="left"
-        )
-
-    holder_links = of_keys(conform(inputs.account_holders, ACCOUNT_HOLDER_COLUMNS))
+    parties = keys.select(party_source="source", party_record_id="record_id")
+    holder_links = _rows_of(conform(inputs.account_holders.lazy(), ACCOUNT_HOLDER_COLUMNS), parties, _PARTY_KEYS)
+    accounts = holder_links.select(source="account_source", account_id="account_id").unique()
     return {
         "account_holders": holder_links,
-        "accounts": inputs.accounts.join(
-            holder_links.select(source="account_source", account_id="account_id").unique(),
-            on=["source", "account_id"],
-            how="semi",
-            maintain_order="left",
-        ),
-        "events": of_keys(inputs.events),
-        "consents": of_keys(inputs.consents),
+        "accounts": _rows_of(inputs.accounts.lazy(), accounts, ["source", "account_id"]),
+        "events": _rows_of(inputs.events.lazy(), parties, _PARTY_KEYS),
+        "consents": _rows_of(inputs.consents.lazy(), parties, _PARTY_KEYS),
     }
+
+
+def _rows_of(frame: pl.LazyFrame, keys: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Rows of ``frame`` whose ``columns`` equal a row of ``keys``, in ``frame``'s order.
+
+    The one-column ``is_in`` prefilter is what Polars pushes down to the scan (below a lazy
+    table's merge and sort), so only matching rows are ever sorted; the join then checks the
+    whole key.
+    """
+    narrowed = frame.filter(pl.col(columns[-1]).is_in(keys[columns[-1]].unique().implode()))
+    return narrowed.join(keys.lazy().unique(), on=columns, how="semi", maintain_order="left").collect()
 
 
 def context_records(

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from cdp.errors import NotFoundError
-from cdp.ingest.merge import CONTRACTS, ERASED_BY, SORT_COLUMNS, TABLE_KEYS, _sorted_union, sort_table
+from cdp.ingest.merge import CONTRACTS, ERASED_BY, SORT_COLUMNS, TABLE_KEYS, sort_table
 from cdp.privacy.erasure import suppress_erased
 from cdp.schemas.canonical import conform
 
@@ -87,13 +87,9 @@ class TableChanges:
 
     def collect(self) -> pl.DataFrame:
         """The whole new table, equal to :func:`cdp.ingest.apply_increment` of the same batch."""
-        previous = self.previous()
-        if previous is None:
+        if self.base is None:
             return self.upserts
-        kept = conform(previous.collect(), CONTRACTS[self.table]).join(
-            self.replaced_keys(), on=self.keys, how="anti", nulls_equal=True, maintain_order="left"
-        )
-        return _sorted_union(self.table, kept, self.upserts)
+        return self.scan().collect()
 
     def scan(self) -> pl.LazyFrame:
         """The whole new table as a sorted lazy query (for streaming it into the warehouse)."""
@@ -101,8 +97,11 @@ class TableChanges:
         if previous is None:
             return self.upserts.lazy()
         kept = previous.join(self.replaced_keys().lazy(), on=self.keys, how="anti", nulls_equal=True)
-        schema = CONTRACTS[self.table]
-        return pl.concat([kept.cast(dict(schema)), self.upserts.lazy()]).sort(list(SORT_COLUMNS[self.table]))
+        # A filter on the result (a refresh asking for a few customers' rows) is pushed below
+        # the sort and the join to the scan, so only the matching rows are merged and sorted.
+        return pl.concat([conform(kept, CONTRACTS[self.table]), self.upserts.lazy()]).sort(
+            list(SORT_COLUMNS[self.table]), maintain_order=True
+        )
 
     def write(self, folder: Path) -> None:
         """Stage the changes under ``folder`` (the metadata file last, so a half-written folder fails to load)."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from typing import overload
+
 import polars as pl
 
 #: Canonical party fields that a source config may map (issue 2), plus the optional flags
@@ -179,8 +181,14 @@ ERASED_CUSTOMER_COLUMNS: Mapping[str, pl.DataType] = {
 }
 
 
-def conform(frame: pl.DataFrame, columns: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """Return ``frame`` with exactly ``columns``, in order, cast to their dtypes.
+@overload
+def conform(frame: pl.DataFrame, columns: Mapping[str, pl.DataType]) -> pl.DataFrame: ...
+@overload
+def conform(frame: pl.LazyFrame, columns: Mapping[str, pl.DataType]) -> pl.LazyFrame: ...
+def conform(
+    frame: pl.DataFrame | pl.LazyFrame, columns: Mapping[str, pl.DataType]
+) -> pl.DataFrame | pl.LazyFrame:
+    """Return ``frame`` (eager or lazy) with exactly ``columns``, in order, cast to their dtypes.
 
     Missing columns are added as typed nulls; extra columns are dropped.
 
@@ -195,9 +203,10 @@ def conform(frame: pl.DataFrame, columns: Mapping[str, pl.DataType]) -> pl.DataF
         │ core   ┆ 1         ┆ null        │
         └────────┴───────────┴─────────────┘
     """
+    present = set(frame.collect_schema().names())
     return frame.select(
         [
-            (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+            (pl.col(name) if name in present else pl.lit(None)).cast(dtype).alias(name)
             for name, dtype in columns.items()
         ]
     )

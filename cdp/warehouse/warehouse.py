@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -63,6 +63,7 @@ class Warehouse:
         self.parquet_dir = self.root / "parquet"
         self.models_dir = self.root / "models"
         self.lock_timeout = lock_timeout
+        self._catalog_cache: dict[str, tuple[tuple[int, ...], Any]] = {}
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.root)!r})"
@@ -108,12 +109,39 @@ class Warehouse:
         finally:
             connection.close()
 
+    def _file_state(self) -> tuple[int, ...]:
+        """Changes whenever the DuckDB file (or its write-ahead log) is written."""
+        state: list[int] = []
+        for path in (self.duckdb_path, self.duckdb_path.with_name(self.duckdb_path.name + ".wal")):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                state += [-1, -1, -1]
+                continue
+            state += [stat.st_ino, stat.st_size, stat.st_mtime_ns]
+        return tuple(state)
+
+    def _catalog(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` remembered until the DuckDB file changes: a stage asks "is table X
+        published?" dozens of times, and each question would otherwise open the file."""
+        state = self._file_state()
+        cached = self._catalog_cache.get(name)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        value = compute()
+        self._catalog_cache[name] = (state, value)
+        return value
+
     def tables(self) -> list[str]:
         """Published table names (base tables in schema ``main``, internal ones excluded), sorted."""
         if not self.duckdb_path.exists():
             return []
-        with self._reader() as connection:
-            return _table_names(connection)
+
+        def names() -> list[str]:
+            with self._reader() as connection:
+                return _table_names(connection)
+
+        return list(self._catalog("tables", names))
 
     def views(self) -> list[str]:
         """View names in schema ``main`` (masked views included), sorted."""
@@ -168,11 +196,16 @@ class Warehouse:
         """One row per publish: sequence number, run id, time, snapshot and row counts (JSON)."""
         if not self.duckdb_path.exists():
             return pl.DataFrame()
-        with self._reader() as connection:
-            if not _has_table(connection, PUBLISH_LOG):
-                return pl.DataFrame()
-            log_rows: pl.DataFrame = connection.sql(f"SELECT * FROM main.{PUBLISH_LOG} ORDER BY seq").pl()
-            return log_rows
+
+        def rows() -> pl.DataFrame:
+            with self._reader() as connection:
+                if not _has_table(connection, PUBLISH_LOG):
+                    return pl.DataFrame()
+                log_rows: pl.DataFrame = connection.sql(f"SELECT * FROM main.{PUBLISH_LOG} ORDER BY seq").pl()
+                return log_rows
+
+        log: pl.DataFrame = self._catalog("publish_log", rows)
+        return log.clone()
 
     def publish(
         self,
