@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=2)
     parser.add_argument("--months", type=int, default=0)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--batch-days", type=int, default=7, help="days between batches (1: daily)")
     parser.add_argument(
         "--land", type=int, default=None,
         help="land only batches 02..LAND for the incremental run (default: every later batch)",
@@ -96,10 +97,15 @@ def main() -> None:
     shutil.rmtree(args.work, ignore_errors=True)
     home.mkdir(parents=True)
     started = time.perf_counter()
-    generate_bank(bank, persons=args.persons, seed=args.seed, months=args.months, batches=args.batches)
+    generate_bank(
+        bank, persons=args.persons, seed=args.seed, months=args.months, batches=args.batches,
+        batch_days=args.batch_days,
+    )
     shutil.copyfile(ROOT / "data" / "sample" / "linkage_model.json", bank / "linkage_model.json")
     print(json.dumps({"generated_seconds": round(time.perf_counter() - started, 1)}), flush=True)
-    results: dict[str, Any] = {"persons": args.persons, "batches": args.batches, "months": args.months}
+    results: dict[str, Any] = {
+        "persons": args.persons, "batches": args.batches, "batch_days": args.batch_days, "months": args.months,
+    }
     shutil.copytree(bank / "batches" / "01", bank / "landing", dirs_exist_ok=True)
     results["initial_load"] = _run(bank / "sources.yaml", warehouse, full_refresh=False, home=home)
     print(json.dumps({"initial_load": results["initial_load"]}), flush=True)

@@ -51,6 +51,9 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         as_of: Annotated[str, typer.Option(help="Date of the (last) extract, YYYY-MM-DD.")] = "2026-10-31",
+        batch_days: Annotated[
+            int, typer.Option(help="Days between batches (7: weekly, 1: daily); change volume scales with it.")
+        ] = 7,
     ) -> None:
         """Generate the extracts of four bank systems with ground truth (truth.csv) and sources.yaml."""
         from cdp.synth import STEPS, generate_bank
@@ -81,6 +84,7 @@ def register(app: typer.Typer) -> None:
                 batches=batches,
                 as_of=as_of_date,
                 on_step=on_step,
+                batch_days=batch_days,
             )
             progress.update(task, completed=len(STEPS))
         Console().print(_summary_table(summary))

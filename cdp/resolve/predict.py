@@ -161,6 +161,57 @@ def predict_edges(
     return edges
 
 
+def blocking_columns(model_json: str) -> list[list[str]] | None:
+    """Per prediction blocking rule, the columns it requires equal on both sides (``l.c = r.c``).
+
+    Other conditions of a rule (``SUBSTRING(...)``, fuzzy functions) only narrow its pairs
+    further, so two records can be blocked together only if they agree on every listed column.
+    None when some rule has no such column (or is not a plain conjunction): then no record
+    can be ruled out in advance.
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    rules: list[list[str]] = []
+    for rule in json.loads(model_json).get("blocking_rules_to_generate_predictions", []):
+        sql = rule["blocking_rule"] if isinstance(rule, dict) else str(rule)
+        tree = sqlglot.parse_one(sql, read="duckdb").unnest()
+        conditions = list(tree.flatten()) if isinstance(tree, exp.And) else [tree]
+        columns: list[str] = []
+        for condition in (item.unnest() for item in conditions):
+            if not (isinstance(condition, exp.EQ) and isinstance(condition.left, exp.Column)):
+                continue
+            right = condition.right
+            if (
+                isinstance(right, exp.Column)
+                and {condition.left.table, right.table} == {"l", "r"}
+                and condition.left.name == right.name
+            ):
+                columns.append(condition.left.name)
+        if not columns:
+            return None
+        rules.append(columns)
+    return rules
+
+
+def _blocking_candidates(base: pl.DataFrame, new: pl.DataFrame, rules: list[list[str]] | None) -> pl.DataFrame:
+    """The base records that agree with some new record on every equality column of some rule.
+
+    Only these can be blocked with a new record, so scoring against them gives exactly the pairs
+    of scoring against the whole base, for a fraction of the join work.
+    """
+    if rules is None:
+        return base
+    matches = [
+        base.join(new.select(columns).drop_nulls().unique(), on=columns, how="semi").select("unique_id")
+        for columns in rules
+    ]
+    if not matches:
+        return base.clear()
+    candidates = pl.concat(matches).unique()
+    return base.join(candidates, on="unique_id", how="semi", maintain_order="left")
+
+
 def predict_incremental_edges(
     base_parties: pl.DataFrame,
     new_parties: pl.DataFrame,
@@ -207,8 +258,9 @@ def predict_incremental_edges(
             linker.table_management.compute_tf_table(column)
         parts: list[pl.DataFrame] = []
         columns = _prediction_columns(comparisons)
-        if prepared.filter(~is_new).height:
-            base_table = register_input(db_api, prepared.filter(~is_new), "cdp_linkage_base")
+        base = _blocking_candidates(prepared.filter(~is_new), prepared.filter(is_new), blocking_columns(model_json))
+        if base.height:
+            base_table = register_input(db_api, base, "cdp_linkage_base")
             between = linker.inference.predict_between(
                 base_table, new_table, threshold_match_probability=threshold, warning_mode="never"
             )

@@ -126,6 +126,7 @@ def generate_bank(
     batches: int | None = None,
     as_of: dt.date = dt.date(2026, 10, 31),
     on_step: Callable[[str], None] | None = None,
+    batch_days: int = 7,
 ) -> GenerationSummary:
     """Generate the extracts of four bank systems, ``truth.csv`` and ``sources.yaml``.
 
@@ -139,6 +140,8 @@ def generate_bank(
             initial load), or None for one file per table.
         as_of: date of the (last) extract.
         on_step: called with each name in ``STEPS`` as generation reaches it.
+        batch_days: days between batches (7: weekly, 1: daily); new persons, moves, new records
+            and deletions per batch scale with it.
 
     Returns:
         A summary with the rows written per file and the party records per table.
@@ -149,11 +152,13 @@ def generate_bank(
         ['card_holders', 'core_customers', 'digital_users', 'mortgage_borrowers']
     """
     _validate(persons, months, batches)
+    if not 1 <= batch_days <= 31:
+        raise ConfigError(f"--batch-days must be between 1 and 31, not {batch_days}")
     started = time.perf_counter()
     step = on_step or (lambda name: None)
     out_dir = Path(out_dir)
     _prepare(out_dir)
-    calendar = make_calendar(as_of, months=months, batches=batches)
+    calendar = make_calendar(as_of, months=months, batches=batches, batch_days=batch_days)
     step("population")
     pools = build_pools()
     people = build_population(rng_for(seed, "population"), pools, persons=persons, calendar=calendar)

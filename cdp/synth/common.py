@@ -131,6 +131,12 @@ class Calendar:
     as_of: dt.date
     start: dt.date
     batch_dates: tuple[dt.date, ...]
+    batch_days: int = 7
+
+    @property
+    def later_weeks(self) -> float:
+        """Weeks covered by the batches after the initial load: what per-week change rates scale by."""
+        return (len(self.batch_dates) - 1) * self.batch_days / 7
 
     @property
     def holidays(self) -> np.ndarray:
@@ -152,12 +158,14 @@ class Calendar:
 BATCH_SPACING_DAYS = 7
 
 
-def make_calendar(as_of: dt.date, *, months: int, batches: int | None) -> Calendar:
-    """History starts ``months`` before ``as_of``; batches are a week apart and end on ``as_of``."""
+def make_calendar(
+    as_of: dt.date, *, months: int, batches: int | None, batch_days: int = BATCH_SPACING_DAYS
+) -> Calendar:
+    """History starts ``months`` before ``as_of``; batches are ``batch_days`` apart and end on ``as_of``."""
     month_index = as_of.year * 12 + as_of.month - 1 - months
     year, month = divmod(month_index, 12)
     month_days = calendar.monthrange(year, month + 1)[1]
     start = min(dt.date(year, month + 1, min(as_of.day, month_days)) + dt.timedelta(days=1), as_of)
     count = batches or 1
-    dates = tuple(as_of - dt.timedelta(days=BATCH_SPACING_DAYS * (count - k)) for k in range(1, count + 1))
-    return Calendar(as_of=as_of, start=start, batch_dates=dates)
+    dates = tuple(as_of - dt.timedelta(days=batch_days * (count - k)) for k in range(1, count + 1))
+    return Calendar(as_of=as_of, start=start, batch_dates=dates, batch_days=batch_days)

@@ -35,7 +35,7 @@ SPOUSE_TOOK_SURNAME = 0.65
 TWIN_RATE = 0.25  # of households with two children aged 13+
 MOVED_RATE = 0.18  # households that moved in the last five years
 LANDLINE_RATE = 0.35
-#: Per later batch: share of persons joining the bank, of households moving, of marriages.
+#: Per week of batches: share of persons joining the bank, of households moving, of marriages.
 NEW_PERSON_RATE = 0.025
 MOVE_IN_WINDOW_RATE = 0.015
 MARRIAGE_IN_WINDOW_RATE = 0.004
@@ -259,11 +259,12 @@ def _retime_for_batches(rng: np.random.Generator, frame: pl.DataFrame, calendar:
     if later == 0 or n == 0:
         return frame.with_columns(join_batch=pl.lit(1, pl.Int64), join_date=pl.lit(None, pl.Date))
     pick = rng.integers(2, later + 2, n)
-    joins = rng.random(n) < NEW_PERSON_RATE * later
+    joins = rng.random(n) < NEW_PERSON_RATE * calendar.later_weeks
     households = frame["household"].to_numpy()
-    moves = (rng.random(int(households.max()) + 1) < MOVE_IN_WINDOW_RATE * later)[households]
+    move_rate = MOVE_IN_WINDOW_RATE * calendar.later_weeks
+    moves = (rng.random(int(households.max()) + 1) < move_rate)[households]
     move_batch = rng.integers(2, later + 2, int(households.max()) + 1)[households]
-    marries = (rng.random(n) < MARRIAGE_IN_WINDOW_RATE * later / 0.2) & frame[
+    marries = (rng.random(n) < MARRIAGE_IN_WINDOW_RATE * calendar.later_weeks / 0.2) & frame[
         "maiden"
     ].is_not_null().to_numpy()
     return frame.with_columns(

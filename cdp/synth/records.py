@@ -18,10 +18,10 @@ from cdp.synth import noise
 from cdp.synth.common import Calendar, to_date_series
 from cdp.synth.noise import PLACEHOLDER_EMAIL, PLACEHOLDER_SSNS, flags
 
-#: Per later batch: share of a system's records deleted (duplicates far more often: merged away).
+#: Per week of batches: share of a system's records deleted (duplicates far more often: merged away).
 DELETE_RATE = 0.004
 DUPLICATE_DELETE_RATE = 0.08
-#: Per later batch: share of records of existing persons that are new (e.g. a new card).
+#: Per week of batches: share of records of existing persons that are new (e.g. a new card).
 NEW_RECORD_RATE = 0.01
 _ADDRESS = ("house_no", "street", "unit", "loc")
 
@@ -66,7 +66,7 @@ def created_dates(
         return created
     ends = np.array(calendar.batch_dates, dtype="datetime64[D]")
     new = np.zeros(person_idx.size, dtype=bool) if new_eligible is None else new_eligible.copy()
-    new &= (join_batch == 1) & (rng.random(person_idx.size) < NEW_RECORD_RATE * later)
+    new &= (join_batch == 1) & (rng.random(person_idx.size) < NEW_RECORD_RATE * calendar.later_weeks)
     batch = np.where(join_batch > 1, join_batch, rng.integers(2, later + 2, person_idx.size))
     in_window = ends[batch - 1] - rng.integers(0, int((ends[1] - ends[0]).astype(int)), person_idx.size)
     join_date = persons["join_date"].to_numpy()[person_idx].astype("datetime64[D]")
@@ -209,7 +209,7 @@ def _delete_batches(
     if count == 1:
         return np.zeros(first_batch.size, dtype=np.int64)
     after = np.maximum(first_batch, change) + 1
-    rate = np.where(duplicate, DUPLICATE_DELETE_RATE, DELETE_RATE) * (count - 1)
+    rate = np.where(duplicate, DUPLICATE_DELETE_RATE, DELETE_RATE) * calendar.later_weeks
     chosen = (rng.random(first_batch.size) < rate) & (after <= count)
     batch = after + (rng.random(first_batch.size) * (count - after + 1)).astype(np.int64)
     return np.where(chosen, np.minimum(batch, count), 0)

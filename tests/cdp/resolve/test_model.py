@@ -17,6 +17,7 @@ from cdp.resolve import (
     predict_incremental_edges,
     train_model,
 )
+from cdp.resolve.predict import _blocking_candidates, blocking_columns
 
 THRESHOLD = 0.5
 
@@ -167,3 +168,22 @@ def test_party_only_source_without_email_or_phone_trains_and_predicts(population
     assert "email" not in first.report["comparisons"]
     predicted = predict_edges(parties, model_json=first.model_json, engine=engine, threshold=0.5)
     assert "mw_email" not in predicted.columns and "mw_dob" in predicted.columns
+
+
+def test_blocking_columns_read_the_equalities_every_pair_must_share() -> None:
+    model = {
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": 'l."email" = r."email"'},
+            {"blocking_rule": '(l."dob" = r."dob") AND (SUBSTRING(l.first_name, 1, 1) = SUBSTRING(r.first_name, 1, 1))'},
+        ]
+    }
+    assert blocking_columns(json.dumps(model)) == [["email"], ["dob"]]
+    fuzzy = {"blocking_rules_to_generate_predictions": [{"blocking_rule": "levenshtein(l.email, r.email) < 2"}]}
+    assert blocking_columns(json.dumps(fuzzy)) is None
+
+    base = pl.DataFrame(
+        {"unique_id": ["a", "b", "c"], "email": ["x@b", "y@b", None], "dob": ["1990", "1991", "1990"]}
+    )
+    new = pl.DataFrame({"unique_id": ["n"], "email": ["x@b"], "dob": ["1990"]})
+    assert _blocking_candidates(base, new, [["email"], ["dob"]])["unique_id"].to_list() == ["a", "c"]
+    assert _blocking_candidates(base, new, None).height == 3

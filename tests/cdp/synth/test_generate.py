@@ -213,3 +213,19 @@ def test_batches_never_refer_to_records_not_yet_delivered(batched: GenerationSum
         assert set(cards["HOLDER_ID"]) | set(cards["AUTH_USER_ID"].drop_nulls()) <= delivered
         events = pl.read_parquet(next(batch.glob("digital/events_*.parquet")))
         assert set(events["user_id"]) <= delivered - deleted
+
+
+def test_daily_batches_carry_a_seventh_of_a_weekly_batch(tmp_path: Path) -> None:
+    """``batch_days`` scales the change volume: daily deliveries are about a seventh of weekly ones."""
+
+    def later_rows(batch_days: int) -> tuple[int, list[str]]:
+        out = tmp_path / f"every_{batch_days}"
+        generate_bank(out, persons=3000, seed=3, months=0, batches=3, batch_days=batch_days)
+        files = sorted((out / "batches").glob("0[23]/core/customers_*.csv"))
+        return sum(_read(path, ",", "utf8").height for path in files), [path.stem[-8:] for path in files]
+
+    weekly, weekly_dates = later_rows(7)
+    daily, daily_dates = later_rows(1)
+    assert weekly_dates == ["20261024", "20261031"]
+    assert daily_dates == ["20261030", "20261031"]
+    assert 0 < daily < weekly / 4
