@@ -63,12 +63,5 @@ def customer_360_tables(
         {key: summary[key] for key in ("mode", "reason", "customers", "rebuilt_customers")},
         output_name="customer_360",
     )
-    tables = built.tables
-    return (
-        tables.customer_360,
-        tables.lineage,
-        tables.source_records,
-        tables.consent,
-        tables.households,
-        built.runs,
-    )
+    outputs = built.outputs()
+    return (*outputs.values(), built.runs)

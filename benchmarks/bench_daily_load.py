@@ -52,7 +52,11 @@ def _run(config: Path, warehouse: Path, *, full_refresh: bool, home: Path) -> di
     env = {"DAGSTER_HOME": str(home), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     completed = subprocess.run(
         [sys.executable, "-c", _CHILD, str(config), str(warehouse), AS_OF, "1" if full_refresh else "0"],
-        capture_output=True, text=True, env=env, cwd=ROOT, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
     )
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
     if not lines:
@@ -69,9 +73,19 @@ def _identity_log(warehouse: Path) -> list[dict[str, Any]]:
     sys.path.insert(0, str(ROOT))
     from cdp.warehouse import Warehouse
 
-    columns = ("mode", "reason", "records", "new_records", "changed_records", "removed_records",
-               "scored_records",
-               "affected_customers", "customers", "identity_events", "seconds")
+    columns = (
+        "mode",
+        "reason",
+        "records",
+        "new_records",
+        "changed_records",
+        "removed_records",
+        "scored_records",
+        "affected_customers",
+        "customers",
+        "identity_events",
+        "seconds",
+    )
     return Warehouse(warehouse).read("identity_runs").select(columns).to_dicts()
 
 
@@ -85,7 +99,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch-days", type=int, default=7, help="days between batches (1: daily)")
     parser.add_argument(
-        "--land", type=int, default=None,
+        "--land",
+        type=int,
+        default=None,
         help="land only batches 02..LAND for the incremental run (default: every later batch)",
     )
     parser.add_argument("--work", type=Path, default=Path("/tmp/cdp_daily"))
@@ -98,13 +114,20 @@ def main() -> None:
     home.mkdir(parents=True)
     started = time.perf_counter()
     generate_bank(
-        bank, persons=args.persons, seed=args.seed, months=args.months, batches=args.batches,
+        bank,
+        persons=args.persons,
+        seed=args.seed,
+        months=args.months,
+        batches=args.batches,
         batch_days=args.batch_days,
     )
     shutil.copyfile(ROOT / "data" / "sample" / "linkage_model.json", bank / "linkage_model.json")
     print(json.dumps({"generated_seconds": round(time.perf_counter() - started, 1)}), flush=True)
     results: dict[str, Any] = {
-        "persons": args.persons, "batches": args.batches, "batch_days": args.batch_days, "months": args.months,
+        "persons": args.persons,
+        "batches": args.batches,
+        "batch_days": args.batch_days,
+        "months": args.months,
     }
     shutil.copytree(bank / "batches" / "01", bank / "landing", dirs_exist_ok=True)
     results["initial_load"] = _run(bank / "sources.yaml", warehouse, full_refresh=False, home=home)

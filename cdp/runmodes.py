@@ -15,7 +15,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -24,6 +24,7 @@ from cdp.pipeline import (
     ModelVersion,
     identity_state_from_warehouse,
     previous_table,
+    published_parquet,
     score_edges,
     stable_identity,
 )
@@ -82,6 +83,8 @@ CUSTOMER_360_TABLES = (
     "customer_consent",
     "households",
 )
+#: The Customer360Result field of each of CUSTOMER_360_TABLES.
+_RESULT_FIELDS = ("customer_360", "lineage", "source_records", "consent", "households")
 
 
 @dataclass(frozen=True)
@@ -129,9 +132,7 @@ def _identity_mode(
     return INCREMENTAL, "previous state reusable"
 
 
-def _party_delta(
-    parties: TableChanges, all_parties: pl.DataFrame, warehouse: Warehouse
-) -> PartyDelta | None:
+def _party_delta(parties: TableChanges, all_parties: pl.DataFrame, warehouse: Warehouse) -> PartyDelta | None:
     """What the batch changed in ``std_parties``: from the changes, or by comparing whole tables
     when the batch came as a whole table (None on a first run)."""
     from cdp.incremental import party_delta
@@ -248,10 +249,27 @@ def rules_version(rules: SurvivorshipRules) -> str:
 
 @dataclass(frozen=True)
 class Customer360Run:
-    """The customer 360 tables of this run and the run log that says how they were built."""
+    """The customer 360 tables of this run and the run log that says how they were built.
+
+    ``changes`` holds the tables published as changes to their last version (on a daily run,
+    the two largest: lineage and consent); for those, ``tables`` holds only the rebuilt rows.
+    """
 
     tables: Customer360Result
     runs: pl.DataFrame
+    changes: Mapping[str, TableChanges] = field(default_factory=dict)
+
+    def outputs(self) -> dict[str, pl.DataFrame | TableChanges]:
+        """Each published 360 table, whole or as its changes."""
+        return {
+            name: self.changes.get(name, getattr(self.tables, part))
+            for part, name in zip(_RESULT_FIELDS, CUSTOMER_360_TABLES, strict=True)
+        }
+
+
+#: Customer 360 tables a daily run publishes as changes (by customer) rather than whole: the
+#: largest, which a splice would rewrite in full for a few thousand customers.
+CHANGED_BY_CUSTOMER = {"lineage": "customer_attribute_lineage", "consent": "customer_consent"}
 
 
 def build_customer_tables(
@@ -279,6 +297,7 @@ def build_customer_tables(
     from cdp.customer360 import Customer360Result
     from cdp.incremental import Customer360Inputs, build_full, refresh_customer_360
     from cdp.incremental.delta import activity_from_changes, party_delta_from_changes
+    from cdp.ingest.changes import TableChanges
 
     started = time.perf_counter()
     # Lazy activity tables: an incremental refresh reads only its customers' rows of them.
@@ -303,8 +322,19 @@ def build_customer_tables(
         else:
             mode, reason = INCREMENTAL, "identity resolved incrementally"
     rebuilt: int
+    changes: dict[str, TableChanges] = {}
     if mode == INCREMENTAL and previous_runs is not None:
-        previous_frames = {name: previous_table(warehouse, name) for name in CUSTOMER_360_TABLES}
+        bases = {part: published_parquet(warehouse, name) for part, name in CHANGED_BY_CUSTOMER.items()}
+        as_changes = {part: base for part, base in bases.items() if base is not None}
+        previous_frames = {
+            name: (
+                # Only the shape of a table published as changes is needed, not its rows.
+                pl.DataFrame(schema=pl.read_parquet_schema(as_changes[part]))
+                if part in as_changes
+                else _table_or_empty(warehouse, name, like=pl.DataFrame())
+            )
+            for part, name in zip(_RESULT_FIELDS, CUSTOMER_360_TABLES, strict=True)
+        }
         from_changes = not any(changes.is_full for changes in (parties, *activity_tables))
         previous_inputs = Customer360Inputs(
             parties=_previous_version(parties, warehouse, "std_parties"),
@@ -335,10 +365,24 @@ def build_customer_tables(
                 else None
             ),
             delta=party_delta_from_changes(parties) if from_changes else None,
+            splice=[part for part in _RESULT_FIELDS if part not in as_changes],
         )
         tables, rebuilt = refreshed.tables, refreshed.rebuilt_customers
         if refreshed.full_rebuild:
             reason = "most customers were stale: full build"
+        elif refreshed.replaced_customer_ids is not None:
+            deleted = refreshed.replaced_customer_ids.cast(pl.String).rename("customer_id").to_frame()
+            changes = {
+                CHANGED_BY_CUSTOMER[part]: TableChanges(
+                    CHANGED_BY_CUSTOMER[part],
+                    getattr(tables, part),
+                    deleted,
+                    base,
+                    key=("customer_id",),
+                    order=("customer_id",),
+                )
+                for part, base in as_changes.items()
+            }
     else:
         tables = build_full(inputs, rules=rules)
         rebuilt = tables.customer_360.height
@@ -353,4 +397,5 @@ def build_customer_tables(
         "rebuilt_customers": rebuilt,
         "seconds": round(time.perf_counter() - started, 3),
     }
-    return Customer360Run(tables=tables, runs=_appended(previous_runs, row, CUSTOMER_360_RUN_COLUMNS))
+    runs = _appended(previous_runs, row, CUSTOMER_360_RUN_COLUMNS)
+    return Customer360Run(tables=tables, runs=runs, changes=changes)

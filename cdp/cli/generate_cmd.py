@@ -52,7 +52,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         as_of: Annotated[str, typer.Option(help="Date of the (last) extract, YYYY-MM-DD.")] = "2026-10-31",
         batch_days: Annotated[
-            int, typer.Option(help="Days between batches (7: weekly, 1: daily); change volume scales with it.")
+            int,
+            typer.Option(help="Days between batches (7: weekly, 1: daily); change volume scales with it."),
         ] = 7,
     ) -> None:
         """Generate the extracts of four bank systems with ground truth (truth.csv) and sources.yaml."""

@@ -20,6 +20,7 @@ When more than ``max_fraction`` of the customers are stale the full build is che
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import polars as pl
@@ -33,6 +34,7 @@ from cdp.incremental.scope import (
     as_of_shift,
     context_records,
     customers_of,
+    eager,
     shared_status_flips,
 )
 from cdp.schemas.canonical import CLUSTER_COLUMNS, EVENT_COLUMNS, conform
@@ -40,6 +42,7 @@ from cdp.schemas.canonical import CLUSTER_COLUMNS, EVENT_COLUMNS, conform
 log = logging.getLogger(__name__)
 
 _TABLES = ("customer_360", "lineage", "source_records", "consent")
+_ALWAYS_SPLICED = ("customer_360", "source_records")
 
 
 @dataclass(frozen=True)
@@ -47,26 +50,30 @@ class Customer360Refresh:
     """Output of :func:`refresh_customer_360`.
 
     Attributes:
-        tables: the five customer 360 tables after the batch.
+        tables: the five customer 360 tables after the batch; a table left out of the splice
+            (``splice`` argument) holds only the rebuilt customers' rows.
         rebuilt_customers: customers rebuilt from their records.
         full_rebuild: True when the full build ran instead of a splice.
+        replaced_customer_ids: customers whose previous rows were replaced or removed (rebuilt,
+            merged away, or left without records): the keys to delete before adding the rows of
+            an unspliced table.
     """
 
     tables: Customer360Result
     rebuilt_customers: int
     full_rebuild: bool
+    replaced_customer_ids: pl.Series | None = None
 
 
 def build_full(inputs: Customer360Inputs, *, rules: SurvivorshipRules) -> Customer360Result:
     """``build_customer_360`` on every record (the batch path's reference)."""
-    inputs = inputs.loaded()
     return build_customer_360(
         parties=inputs.parties,
         clusters=inputs.clusters,
-        accounts=inputs.accounts,
-        account_holders=inputs.account_holders,
-        events=inputs.events,
-        consents=inputs.consents,
+        accounts=eager(inputs.accounts),
+        account_holders=eager(inputs.account_holders),
+        events=eager(inputs.events),
+        consents=eager(inputs.consents),
         rules=rules,
         as_of=inputs.as_of,
     )
@@ -82,6 +89,7 @@ def refresh_customer_360(
     activity: pl.DataFrame | None = None,
     delta: PartyDelta | None = None,
     max_fraction: float = 0.5,
+    splice: Collection[str] = _TABLES,
 ) -> Customer360Refresh:
     """Bring the customer 360 tables up to date by rebuilding only the stale customers.
 
@@ -96,6 +104,10 @@ def refresh_customer_360(
             (:func:`cdp.incremental.activity_changes`); computed from the inputs when None.
         delta: the party delta; computed from the inputs when None.
         max_fraction: above this share of stale customers, run the full build instead.
+        splice: the tables (of ``customer_360``, ``lineage``, ``source_records``, ``consent``)
+            to splice into the previous version; the others come back as the rebuilt rows only,
+            for the caller to publish as changes (``customer_360`` and ``source_records`` are
+            always spliced: the shared columns are computed from them).
 
     Returns:
         The refreshed tables and how many customers were rebuilt.
@@ -103,16 +115,15 @@ def refresh_customer_360(
     from cdp.incremental.delta import activity_changes
 
     if activity is None:
-        before, after = previous_inputs.loaded(), inputs.loaded()
         activity = activity_changes(
-            previous_accounts=before.accounts,
-            accounts=after.accounts,
-            previous_account_holders=before.account_holders,
-            account_holders=after.account_holders,
-            previous_events=before.events,
-            events=after.events,
-            previous_consents=before.consents,
-            consents=after.consents,
+            previous_accounts=eager(previous_inputs.accounts),
+            accounts=eager(inputs.accounts),
+            previous_account_holders=eager(previous_inputs.account_holders),
+            account_holders=eager(inputs.account_holders),
+            previous_events=eager(previous_inputs.events),
+            events=eager(inputs.events),
+            previous_consents=eager(previous_inputs.consents),
+            consents=eager(inputs.consents),
         )
     if delta is None:
         delta = party_delta(previous_inputs.parties, inputs.parties)
@@ -145,7 +156,11 @@ def refresh_customer_360(
     drop = pl.concat([rebuild, gone["customer_id"]]).unique()
     rebuilt = _rebuild(inputs, clusters, rebuild, rules=rules)
     spliced = {
-        name: _splice(getattr(previous, name), getattr(rebuilt, name), drop=drop, keep=rebuild)
+        name: (
+            _splice(getattr(previous, name), getattr(rebuilt, name), drop=drop, keep=rebuild)
+            if name in splice or name in _ALWAYS_SPLICED
+            else _fresh(getattr(previous, name), getattr(rebuilt, name), keep=rebuild)
+        )
         for name in _TABLES
     }
     households = _households(previous, spliced["customer_360"], drop, rebuild, rules=rules)
@@ -170,7 +185,7 @@ def refresh_customer_360(
         consent=spliced["consent"],
         households=households,
     )
-    return Customer360Refresh(tables, rebuild.len(), full_rebuild=False)
+    return Customer360Refresh(tables, rebuild.len(), full_rebuild=False, replaced_customer_ids=drop)
 
 
 def _rebuild(
@@ -192,6 +207,12 @@ def _rebuild(
         rules=rules,
         as_of=inputs.as_of,
     )
+
+
+def _fresh(previous: pl.DataFrame, rebuilt: pl.DataFrame, *, keep: pl.Series) -> pl.DataFrame:
+    """The rebuilt customers' rows, shaped like ``previous`` and in customer order."""
+    fresh = rebuilt.filter(pl.col("customer_id").is_in(keep.implode())).select(previous.columns)
+    return fresh.cast(previous.schema).sort("customer_id", maintain_order=True)
 
 
 def _splice(

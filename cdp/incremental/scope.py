@@ -10,7 +10,6 @@ holder of its values); the other two are recomputed for everyone by the refresh.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -55,16 +54,11 @@ class Customer360Inputs:
     consents: pl.DataFrame | pl.LazyFrame
     as_of: dt.date
 
-    def loaded(self) -> Customer360Inputs:
-        """The same inputs with every table in memory."""
-        return dataclasses.replace(
-            self,
-            **{
-                name: frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-                for name in ("accounts", "account_holders", "events", "consents")
-                for frame in (getattr(self, name),)
-            },
-        )
+
+
+def eager(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """``frame`` in memory (a lazy activity table is read whole)."""
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
 def customers_of(keys: pl.DataFrame, clusters: pl.DataFrame) -> pl.Series:
@@ -151,7 +145,9 @@ def as_of_shift(previous: Customer360Inputs, current: Customer360Inputs) -> pl.S
         .collect()
     )
     holders = _rows_of(
-        conform(current.account_holders.lazy(), ACCOUNT_HOLDER_COLUMNS), moved, ["account_source", "account_id"]
+        conform(current.account_holders.lazy(), ACCOUNT_HOLDER_COLUMNS),
+        moved,
+        ["account_source", "account_id"],
     ).select(source="party_source", record_id="party_record_id")
     start = dt.datetime.combine(low + dt.timedelta(days=1), dt.time())
     stop = dt.datetime.combine(high + dt.timedelta(days=1), dt.time())
@@ -174,7 +170,9 @@ def as_of_shift(previous: Customer360Inputs, current: Customer360Inputs) -> pl.S
 def activity_keys_of(inputs: Customer360Inputs, keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """The accounts, holder links, events and consents of the given party records."""
     parties = keys.select(party_source="source", party_record_id="record_id")
-    holder_links = _rows_of(conform(inputs.account_holders.lazy(), ACCOUNT_HOLDER_COLUMNS), parties, _PARTY_KEYS)
+    holder_links = _rows_of(
+        conform(inputs.account_holders.lazy(), ACCOUNT_HOLDER_COLUMNS), parties, _PARTY_KEYS
+    )
     accounts = holder_links.select(source="account_source", account_id="account_id").unique()
     return {
         "account_holders": holder_links,

@@ -14,6 +14,7 @@ On a first or full run there is no base: ``upserts`` is the whole table.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,23 +35,37 @@ class TableChanges:
     """Rows upserted into and keys deleted from one table's published version.
 
     Attributes:
-        table: canonical table name (``parties``, ``accounts`` ... ``consents``).
+        table: canonical table name (``parties``, ``accounts`` ... ``consents``), or any
+            published table's name when ``key`` and ``order`` are given.
         upserts: standardized rows that are new or replace every previous row with their key,
             conformed to the contract and sorted by :data:`~cdp.ingest.merge.SORT_COLUMNS`.
         deleted: :data:`~cdp.ingest.merge.TABLE_KEYS` of previous rows removed (deletions and
             erasures); keys that are also upserted are replaced, not removed.
         base: the published Parquet file these changes apply to; None when ``upserts`` is the
             whole table (first run, full refresh).
+        key: the columns whose row groups upserts replace (default: the canonical table's key).
+        order: the table's sort columns (default: the canonical table's); rows with equal
+            values keep their order (published rows first, then upserts in their order).
     """
 
     table: str
     upserts: pl.DataFrame
     deleted: pl.DataFrame
     base: Path | None = None
+    key: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
 
     @property
     def keys(self) -> list[str]:
-        return list(TABLE_KEYS[self.table])
+        return list(self.key or TABLE_KEYS[self.table])
+
+    @property
+    def sort_columns(self) -> list[str]:
+        return list(self.order or SORT_COLUMNS[self.table])
+
+    @property
+    def contract(self) -> Mapping[str, pl.DataType]:
+        return CONTRACTS.get(self.table) or dict(self.upserts.schema)
 
     @property
     def is_full(self) -> bool:
@@ -79,7 +94,7 @@ class TableChanges:
         if previous is None:
             return self.upserts.clear()
         wanted = keys.select(self.keys).unique().lazy()
-        return conform(previous.join(wanted, on=self.keys, how="semi").collect(), CONTRACTS[self.table])
+        return conform(previous.join(wanted, on=self.keys, how="semi").collect(), self.contract)
 
     def replaced_keys(self) -> pl.DataFrame:
         """Keys whose published rows these changes replace or remove."""
@@ -96,27 +111,42 @@ class TableChanges:
         previous = self.previous()
         if previous is None:
             return self.upserts.lazy()
-        kept = previous.join(self.replaced_keys().lazy(), on=self.keys, how="anti", nulls_equal=True)
+        kept = previous.join(
+            self.replaced_keys().lazy(), on=self.keys, how="anti", nulls_equal=True, maintain_order="left"
+        )
         # A filter on the result (a refresh asking for a few customers' rows) is pushed below
         # the sort and the join to the scan, so only the matching rows are merged and sorted.
-        return pl.concat([conform(kept, CONTRACTS[self.table]), self.upserts.lazy()]).sort(
-            list(SORT_COLUMNS[self.table]), maintain_order=True
+        return pl.concat([conform(kept, self.contract), self.upserts.lazy()]).sort(
+            self.sort_columns, maintain_order=True
         )
 
     def write(self, folder: Path) -> None:
-        """Stage the changes under ``folder`` (the metadata file last, so a half-written folder fails to load)."""
+        """Stage the changes under ``folder``; the metadata file last, so a half-written folder
+        does not load."""
         folder.mkdir(parents=True, exist_ok=True)
         (folder / _META).unlink(missing_ok=True)
         self.upserts.write_parquet(folder / _UPSERTS)
         self.deleted.write_parquet(folder / _DELETED)
-        meta = {"table": self.table, "base": None if self.base is None else str(self.base)}
+        meta = {
+            "table": self.table,
+            "base": None if self.base is None else str(self.base),
+            "key": list(self.key),
+            "order": list(self.order),
+        }
         (folder / _META).write_text(json.dumps(meta))
 
     @classmethod
     def read(cls, folder: Path) -> TableChanges:
         meta = json.loads((folder / _META).read_text())
         base = None if meta["base"] is None else Path(meta["base"])
-        return cls(meta["table"], pl.read_parquet(folder / _UPSERTS), pl.read_parquet(folder / _DELETED), base)
+        return cls(
+            meta["table"],
+            pl.read_parquet(folder / _UPSERTS),
+            pl.read_parquet(folder / _DELETED),
+            base,
+            key=tuple(meta.get("key", ())),
+            order=tuple(meta.get("order", ())),
+        )
 
     @staticmethod
     def staged_at(folder: Path) -> bool:

@@ -194,7 +194,9 @@ def blocking_columns(model_json: str) -> list[list[str]] | None:
     return rules
 
 
-def _blocking_candidates(base: pl.DataFrame, new: pl.DataFrame, rules: list[list[str]] | None) -> pl.DataFrame:
+def _blocking_candidates(
+    base: pl.DataFrame, new: pl.DataFrame, rules: list[list[str]] | None
+) -> pl.DataFrame:
     """The base records that agree with some new record on every equality column of some rule.
 
     Only these can be blocked with a new record, so scoring against them gives exactly the pairs
@@ -258,7 +260,9 @@ def predict_incremental_edges(
             linker.table_management.compute_tf_table(column)
         parts: list[pl.DataFrame] = []
         columns = _prediction_columns(comparisons)
-        base = _blocking_candidates(prepared.filter(~is_new), prepared.filter(is_new), blocking_columns(model_json))
+        base = _blocking_candidates(
+            prepared.filter(~is_new), prepared.filter(is_new), blocking_columns(model_json)
+        )
         if base.height:
             base_table = register_input(db_api, base, "cdp_linkage_base")
             between = linker.inference.predict_between(

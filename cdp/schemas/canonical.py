@@ -11,7 +11,6 @@ source config, ``record_id`` that table's own key rendered as text.
 from __future__ import annotations
 
 from collections.abc import Mapping
-
 from typing import overload
 
 import polars as pl

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -9,6 +11,7 @@ from polars.testing import assert_frame_equal
 
 from cdp.customer360 import load_survivorship
 from cdp.incremental import Customer360Inputs, build_full, refresh_customer_360
+from cdp.ingest.changes import TableChanges
 from cdp.schemas.canonical import (
     ACCOUNT_COLUMNS,
     ACCOUNT_HOLDER_COLUMNS,
@@ -160,7 +163,37 @@ def assert_refresh_equals_full(before: Customer360Inputs, after: Customer360Inpu
     expected = build_full(after, rules=RULES)
     for name in TABLES:
         assert_frame_equal(getattr(refreshed.tables, name), getattr(expected, name))
+    assert_changes_equal_full(previous, before, after, affected, expected)
     return refreshed
+
+
+def assert_changes_equal_full(previous, before, after, affected, expected) -> None:
+    """Lineage and consent left out of the splice, applied as changes to the published files."""
+    partial = refresh_customer_360(
+        previous,
+        previous_inputs=before,
+        inputs=after,
+        affected_customer_ids=pl.Series(affected, dtype=pl.String),
+        rules=RULES,
+        max_fraction=1.0,
+        splice=("customer_360", "source_records"),
+    )
+    assert partial.replaced_customer_ids is not None
+    deleted = partial.replaced_customer_ids.rename("customer_id").to_frame()
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in ("lineage", "consent"):
+            base = Path(scratch) / f"{name}.parquet"
+            getattr(previous, name).write_parquet(base)
+            changes = TableChanges(
+                name,
+                getattr(partial.tables, name),
+                deleted,
+                base,
+                key=("customer_id",),
+                order=("customer_id",),
+            )
+            assert getattr(partial.tables, name).height <= getattr(expected, name).height
+            assert_frame_equal(changes.collect(), getattr(expected, name))
 
 
 def golden(refreshed, column: str) -> dict[str, object]:
