@@ -400,7 +400,7 @@ def contract_failures(table: str, frame: pl.DataFrame) -> list[str]:
 
 
 def quality_gate(
-    tables: Mapping[str, pl.DataFrame], *, suites: Sequence[str], warehouse: Warehouse
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, suites: Sequence[str], warehouse: Warehouse
 ) -> QualityReport:
     """Run the Great Expectations suites; Data Docs go to the warehouse's quality_docs folder."""
     from cdp.quality import validate_tables
