@@ -7,7 +7,8 @@ durations come from Dagster's step events. The issue-5 speed ratio compares the 
 with the full refresh, both up to and including the customer 360 (features, segments, quality
 checks and publishing are reported too, separately).
 
-Run: ``python benchmarks/bench_daily_load.py --persons 500000 --batches 2 --work /tmp/daily``
+Run (the issue's size: about 1,000,000 party records, then a batch of about 10,000):
+``python benchmarks/bench_daily_load.py --persons 540000 --batches 4 --batch-days 2 --land 2``
 (``--months 0`` by default: parties, accounts and consents, no transaction history.)
 """
 

@@ -187,6 +187,11 @@ def activity_changes(
         _differing_rows(conform(previous_events, EVENT_COLUMNS), conform(events, EVENT_COLUMNS)),
         _differing_rows(conform(previous_consents, CONSENT_COLUMNS), conform(consents, CONSENT_COLUMNS)),
     ]
+    return _party_keys_of(parts)
+
+
+def _party_keys_of(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Distinct party record keys named by activity rows (``party_source``, ``party_record_id``)."""
     keys = pl.concat(
         [part.select(source="party_source", record_id="party_record_id") for part in parts]
     ).drop_nulls()
@@ -225,9 +230,4 @@ def activity_from_changes(
         _differing_rows(events.previous_rows(events.replaced_keys()), events.upserts),
         _differing_rows(consents.previous_rows(consents.replaced_keys()), consents.upserts),
     ]
-    keys = pl.concat(
-        [part.select(source="party_source", record_id="party_record_id") for part in parts]
-    ).drop_nulls()
-    keys = keys.unique().sort(list(KEYS)) if keys.height else pl.DataFrame(schema=_KEY_SCHEMA)
-    log.info("activity delta: %d party records with changed accounts, events or consents", keys.height)
-    return keys
+    return _party_keys_of(parts)
