@@ -55,6 +55,7 @@ def update_incrementally(
     run_time: dt.datetime,
     changed: pl.DataFrame | None = None,
     previous_review_queue: pl.DataFrame | None = None,
+    reweighed: pl.DataFrame | None = None,
 ) -> IncrementalResult:
     """Apply one batch on top of the previous identity state.
 
@@ -74,6 +75,8 @@ def update_incrementally(
             dropped in favour of ``new_edges``.
         previous_review_queue: the last published review queue; its rows away from the affected
             records are carried over. Without it, ``review_queue`` holds the affected rows only.
+        reweighed: keys of unchanged records with a reused edge whose new weight moved it across
+            the threshold, the review band or the floor: their components are re-clustered too.
 
     Returns:
         The new state, the affected customer IDs, the merged edge table and the review queue.
@@ -105,6 +108,7 @@ def update_incrementally(
         [
             arrivals,
             touched,
+            pl.DataFrame(schema=prev.select(keys).schema) if reweighed is None else reweighed.select(keys),
             _endpoints(fresh_edges),
             _endpoints(decided),
             _mates(prev, gone),

@@ -16,6 +16,7 @@ from cdp.schemas.canonical import conform
 if TYPE_CHECKING:
     from cdp.engine import LinkageEngine
     from cdp.identity import ClusteringPolicy, Decisions
+    from cdp.resolve.prepare import PlaceholderValues
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def increment_edges(
     model_json: str,
     engine: LinkageEngine,
     threshold: float,
+    placeholders: PlaceholderValues | None = None,
+    prepared: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Scored and deterministic edges touching ``batch`` (records of ``parties``), merged like a full run.
 
@@ -68,7 +71,8 @@ def increment_edges(
     from cdp.resolve.predict import deterministic_edges, predict_incremental_edges
     from cdp.resolve.prepare import detect_placeholders
 
-    placeholders = detect_placeholders(parties)
+    if placeholders is None:
+        placeholders = detect_placeholders(parties)
     scored = predict_incremental_edges(
         parties,
         batch,
@@ -76,6 +80,7 @@ def increment_edges(
         engine=engine,
         threshold=threshold,
         placeholders=placeholders,
+        prepared=prepared,
     )
     keys = list(KEYS)
     # Only records sharing a batch record's token can link to it; placeholders are still judged
@@ -149,8 +154,25 @@ def resolve_increment(
         removed = pl.concat([removed, erased.select(keys)]).unique()
     batch = pl.concat([delta.new, delta.changed])
     floor = policy.review_band[0] if review_floor is None else review_floor
+    reweighed_keys = None
+    placeholders, prepared = None, None
+    if batch.height or removed.height:
+        from cdp.resolve.prepare import detect_placeholders, prepare_linkage_input
+
+        # The population changed: today's term frequencies and prior apply to every edge.
+        placeholders = detect_placeholders(parties)
+        prepared = prepare_linkage_input(parties, placeholders=placeholders)
+        previous_edges, reweighed_keys = _reweighed(previous_edges, prepared, model_json, policy, floor)
     if batch.height:
-        new_edges = increment_edges(parties, batch, model_json=model_json, engine=engine, threshold=floor)
+        new_edges = increment_edges(
+            parties,
+            batch,
+            model_json=model_json,
+            engine=engine,
+            threshold=floor,
+            placeholders=placeholders,
+            prepared=prepared,
+        )
     else:
         new_edges = previous_edges.clear()
     previous_changes = previous_state.changes.height
@@ -166,6 +188,7 @@ def resolve_increment(
         run_id=run_id,
         run_time=run_time,
         previous_review_queue=previous_review_queue,
+        reweighed=reweighed_keys,
     )
     events = result.state.changes.slice(previous_changes)
     state, edges, review, affected = (
@@ -197,6 +220,33 @@ def resolve_increment(
         scored_records=batch.height,
         affected_records=result.affected_records,
     )
+
+
+def _reweighed(
+    edges: pl.DataFrame, prepared: pl.DataFrame, model_json: str, policy: ClusteringPolicy, floor: float
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Stored edges re-weighed for today's population, and the records whose clustering that may
+    change (an edge crossed the threshold, or moved into or out of the review band or the floor)."""
+    from cdp.resolve.reweigh import reweigh_edges
+
+    reweighed = reweigh_edges(edges, prepared, model_json=model_json)
+    low, high = policy.review_band
+
+    def status(probability: pl.Expr) -> pl.Expr:
+        return pl.struct(
+            linked=probability >= policy.threshold,
+            review=(probability >= low) & (probability < high),
+            kept=probability >= floor,
+        )
+
+    moved = reweighed.filter(status(pl.col("match_probability")) != status(edges["match_probability"]))
+    keys = pl.concat(
+        [
+            moved.select(source="source_l", record_id="record_id_l"),
+            moved.select(source="source_r", record_id="record_id_r"),
+        ]
+    ).unique()
+    return reweighed.filter(pl.col("match_probability") >= floor), keys
 
 
 def _same_rows(left: pl.DataFrame, right: pl.DataFrame) -> bool:

@@ -222,6 +222,7 @@ def predict_incremental_edges(
     engine: LinkageEngine,
     threshold: float,
     placeholders: PlaceholderValues | None = None,
+    prepared: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Edges that involve at least one new record: new-to-base plus new-to-new.
 
@@ -236,6 +237,8 @@ def predict_incremental_edges(
         engine: Linkage engine.
         threshold: Minimum match probability kept.
         placeholders: Values to null; detected from base and new together when None.
+        prepared: base and new records already prepared (with ``placeholders``), when the caller
+            has them.
 
     Returns:
         ``identity_edges`` rows (never a base-to-base pair).
@@ -244,9 +247,10 @@ def predict_incremental_edges(
     keys = ["source", "record_id"]
     base_parties = base_parties.join(new_parties.select(keys), on=keys, how="anti")
     everything = pl.concat([base_parties, new_parties], how="diagonal_relaxed")
-    if placeholders is None:
-        placeholders = detect_placeholders(everything)
-    prepared = prepare_linkage_input(everything, placeholders=placeholders)
+    if prepared is None:
+        if placeholders is None:
+            placeholders = detect_placeholders(everything)
+        prepared = prepare_linkage_input(everything, placeholders=placeholders)
     new_ids = new_parties.select(unique_id=pl.concat_str(keys, separator=":"))
     is_new = pl.col("unique_id").is_in(new_ids["unique_id"].implode())
     if new_parties.is_empty():

@@ -79,14 +79,10 @@ def test_batches_loaded_one_by_one_match_a_full_refresh(bank, model_json, engine
 
     _, full_state, _ = full_run(ingested.parties, model_json, engine)
     versus_full = evaluate_clusters(state.clusters, full_state.clusters.rename({"customer_id": "entity_id"}))
-    # Edges between two unchanged records keep the term-frequency weights of the run that scored
-    # them; with a base of only ~400 records those drift enough to flip one pair across the
-    # threshold here (0.9983). At 20k persons and 4 batches the benchmark measures 0.99996.
-    # The brief's target is 0.999: not met at this size (see the incremental package docstring).
-    assert versus_full.bcubed_f1 >= 0.998
+    # Reused edges are re-weighed for each day's term frequencies, as a full run scores them.
+    assert versus_full.bcubed_f1 >= 0.999
     truth = pl.read_csv(bank / "truth.csv", infer_schema_length=0)
     incremental = evaluate_clusters(state.clusters, truth).bcubed_f1
     full = evaluate_clusters(full_state.clusters, truth).bcubed_f1
-    # The same drift costs accuracy here (0.9648 vs 0.9666); at 20k persons 0.97787 vs 0.97791.
-    assert incremental >= full - 0.002
+    assert incremental >= full - 0.001
     assert state.clusters.height == ingested.parties.height

@@ -18,6 +18,8 @@ from cdp.resolve import (
     train_model,
 )
 from cdp.resolve.predict import _blocking_candidates, blocking_columns
+from cdp.resolve.prepare import detect_placeholders, prepare_linkage_input
+from cdp.resolve.reweigh import reweigh_edges
 
 THRESHOLD = 0.5
 
@@ -189,3 +191,29 @@ def test_blocking_columns_read_the_equalities_every_pair_must_share() -> None:
     new = pl.DataFrame({"unique_id": ["n"], "email": ["x@b"], "dob": ["1990"]})
     assert _blocking_candidates(base, new, [["email"], ["dob"]])["unique_id"].to_list() == ["a", "c"]
     assert _blocking_candidates(base, new, None).height == 3
+
+
+def test_reweighing_old_edges_gives_the_weights_of_scoring_today(population, trained, engine, edges) -> None:  # type: ignore[no-untyped-def]
+    """Edges scored on an earlier, smaller population, re-weighed for today's, equal today's scoring."""
+    today = population.parties
+    placeholders = detect_placeholders(today)
+    earlier = today.filter(pl.int_range(pl.len()) % 3 != 0)
+    old = predict_edges(
+        earlier, model_json=trained.model_json, engine=engine, threshold=0.01, placeholders=placeholders
+    )
+    keys = ["source_l", "record_id_l", "source_r", "record_id_r"]
+    current = edges.join(old.select(keys), on=keys, how="semi")
+    stale = old.join(current.select(keys), on=keys, how="semi")
+    assert stale.height > 100
+    drifted = (stale["match_weight"] - current["match_weight"]).abs().max()
+    assert isinstance(drifted, float) and drifted > 1e-3  # term frequencies moved with the population
+
+    reweighed = reweigh_edges(
+        stale, prepare_linkage_input(today, placeholders=placeholders), model_json=trained.model_json
+    )
+
+    assert reweighed.select(keys).equals(stale.select(keys))
+    assert reweighed["match_weight"].to_list() == pytest.approx(current["match_weight"].to_list(), abs=1e-9)
+    assert reweighed["match_probability"].to_list() == pytest.approx(
+        current["match_probability"].to_list(), abs=1e-9
+    )

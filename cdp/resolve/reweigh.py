@@ -1,0 +1,132 @@
+"""Re-weigh stored edges for today's population, as a full run would score them.
+
+An edge scored on an earlier day carries that day's term frequencies (how common a first name,
+email or postcode was then) and that day's prior (which falls as the population grows). A daily
+run reuses the edges between unchanged records, so without this step their weights drift away
+from what a full refresh gives, and a pair close to the threshold can end up on the other side.
+The comparison levels (``gamma_*``) do not change while neither record changes, so the match
+weights can be recomputed exactly from the model and the current term frequencies, without
+comparing the records again. The arithmetic is Splink's (``ComparisonLevel._tf_adjustment_sql``):
+
+    mw = log2(m / u) + w * (log2(u_exact) - log2(max(tf_l, tf_r, tf_minimum_u_value)))
+    match_weight = log2(prior / (1 - prior)) + sum of mw over comparisons
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import polars as pl
+from splink.internals.settings_creator import SettingsCreator
+
+from cdp.resolve.predict import SPLINK_REASON
+
+
+@dataclass(frozen=True)
+class _Level:
+    comparison: str
+    gamma: int
+    log2_bayes_factor: float
+    tf_column: str | None = None
+    tf_weight: float = 0.0
+    tf_minimum: float = 0.0
+    log2_u_exact: float = 0.0
+
+
+def _levels(model_json: str) -> tuple[float, list[_Level]]:
+    settings = SettingsCreator.from_path_or_dict(json.loads(model_json)).get_settings("duckdb")
+    prior = float(settings._probability_two_random_records_match)
+    levels: list[_Level] = []
+    for comparison in settings.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            name = comparison.output_column_name
+            if level._has_tf_adjustments and level._tf_adjustment_weight:
+                u_exact = level._u_probability_corresponding_to_exact_match(comparison.comparison_levels)
+                levels.append(
+                    _Level(
+                        name,
+                        level.comparison_vector_value,
+                        level._log2_bayes_factor,
+                        level._tf_adjustment_input_column_name,
+                        float(level._tf_adjustment_weight),
+                        float(level._tf_minimum_u_value),
+                        math.log2(u_exact),
+                    )
+                )
+            else:
+                levels.append(_Level(name, level.comparison_vector_value, level._log2_bayes_factor))
+    return math.log2(prior / (1 - prior)), levels
+
+
+def term_frequencies(prepared: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Splink's term frequency of each value: its share of the non-null values of the column."""
+    values = prepared.select(column).drop_nulls()
+    return values.group_by(column).agg(tf=pl.len() / max(values.height, 1))
+
+
+def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: str) -> pl.DataFrame:
+    """``edges`` with match weights and probabilities recomputed for the ``prepared`` population.
+
+    Args:
+        edges: ``identity_edges`` rows (``gamma_*`` and ``mw_*`` columns of the model).
+        prepared: today's Splink input (:func:`cdp.resolve.prepare.prepare_linkage_input`) of every
+            record, the edges' endpoints included.
+        model_json: the model to weigh with (its prior already scaled to the population).
+
+    Returns:
+        The same rows in the same order; deterministic links keep probability 1.
+    """
+    if edges.is_empty():
+        return edges
+    prior_weight, levels = _levels(model_json)
+    comparisons = sorted({level.comparison for level in levels})
+    if any(f"gamma_{name}" not in edges.columns for name in comparisons):
+        return edges
+    tf_columns = sorted({level.tf_column for level in levels if level.tf_column})
+    frame = edges.with_columns(
+        _uid_l=pl.concat_str("source_l", "record_id_l", separator=":"),
+        _uid_r=pl.concat_str("source_r", "record_id_r", separator=":"),
+    )
+    for column in tf_columns:
+        lookup = prepared.select("unique_id", column).join(term_frequencies(prepared, column), on=column)
+        for side in ("l", "r"):
+            frame = frame.join(
+                lookup.select(
+                    pl.col("unique_id").alias(f"_uid_{side}"), pl.col("tf").alias(f"_tf_{column}_{side}")
+                ),
+                on=f"_uid_{side}",
+                how="left",
+                maintain_order="left",
+            )
+    weights = []
+    for name in comparisons:
+        gamma = pl.col(f"gamma_{name}")
+        weight = pl.col(f"mw_{name}")
+        for level in (level for level in levels if level.comparison == name):
+            if level.tf_column is None:
+                value = pl.lit(level.log2_bayes_factor)
+            else:
+                left, right = pl.col(f"_tf_{level.tf_column}_l"), pl.col(f"_tf_{level.tf_column}_r")
+                largest = pl.max_horizontal(left, right, pl.lit(level.tf_minimum))
+                adjustment = pl.when(left.is_not_null() | right.is_not_null()).then(
+                    level.tf_weight * (level.log2_u_exact - largest.log(2))
+                )
+                value = level.log2_bayes_factor + adjustment.otherwise(0.0)
+            weight = pl.when(gamma == level.gamma).then(value).otherwise(weight)
+        weights.append(pl.when(gamma == -1).then(None).otherwise(weight).alias(f"mw_{name}"))
+    frame = frame.with_columns(weights)
+    total = pl.lit(prior_weight) + pl.sum_horizontal(
+        [pl.col(f"mw_{name}").fill_null(0.0) for name in comparisons]
+    )
+    probability = (2.0**total) / (1.0 + 2.0**total)
+    is_model = pl.col("match_reason") == SPLINK_REASON
+    # A deterministic link the model never scored has no comparison levels and no weight.
+    scored = pl.any_horizontal([pl.col(f"gamma_{name}").is_not_null() for name in comparisons])
+    return frame.with_columns(
+        match_weight=pl.when(scored).then(total).otherwise(pl.col("match_weight")),
+        match_probability=pl.when(is_model).then(probability).otherwise(pl.col("match_probability")),
+    ).select(edges.columns)
