@@ -62,12 +62,6 @@ def _levels(model_json: str) -> tuple[float, list[_Level]]:
     return math.log2(prior / (1 - prior)), levels
 
 
-def term_frequencies(prepared: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Splink's term frequency of each value: its share of the non-null values of the column."""
-    values = prepared.select(column).drop_nulls()
-    return values.group_by(column).agg(tf=pl.len() / max(values.height, 1))
-
-
 def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: str) -> pl.DataFrame:
     """``edges`` with match weights and probabilities recomputed for the ``prepared`` population.
 
@@ -87,21 +81,27 @@ def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: st
     if any(f"gamma_{name}" not in edges.columns for name in comparisons):
         return edges
     tf_columns = sorted({level.tf_column for level in levels if level.tf_column})
-    frame = edges.with_columns(
-        _uid_l=pl.concat_str("source_l", "record_id_l", separator=":"),
-        _uid_r=pl.concat_str("source_r", "record_id_r", separator=":"),
+    # One pass over the population: every record with the term frequency of each of its values.
+    lookup = prepared.lazy().select(
+        "source",
+        "record_id",
+        *[
+            pl.when(pl.col(column).is_not_null())
+            .then(pl.len().over(column) / pl.col(column).count())
+            .alias(f"_tf_{column}")
+            for column in tf_columns
+        ],
     )
-    for column in tf_columns:
-        lookup = prepared.select("unique_id", column).join(term_frequencies(prepared, column), on=column)
-        for side in ("l", "r"):
-            frame = frame.join(
-                lookup.select(
-                    pl.col("unique_id").alias(f"_uid_{side}"), pl.col("tf").alias(f"_tf_{column}_{side}")
-                ),
-                on=f"_uid_{side}",
-                how="left",
-                maintain_order="left",
-            )
+    frame = edges.lazy().with_row_index("_row")
+    for side in ("l", "r"):
+        frame = frame.join(
+            lookup.rename({"source": f"source_{side}", "record_id": f"record_id_{side}"}).rename(
+                {f"_tf_{column}": f"_tf_{column}_{side}" for column in tf_columns}
+            ),
+            on=[f"source_{side}", f"record_id_{side}"],
+            how="left",
+        )
+    frame = frame.sort("_row")
     weights = []
     for name in comparisons:
         gamma = pl.col(f"gamma_{name}")
@@ -126,7 +126,11 @@ def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: st
     is_model = pl.col("match_reason") == SPLINK_REASON
     # A deterministic link the model never scored has no comparison levels and no weight.
     scored = pl.any_horizontal([pl.col(f"gamma_{name}").is_not_null() for name in comparisons])
-    return frame.with_columns(
-        match_weight=pl.when(scored).then(total).otherwise(pl.col("match_weight")),
-        match_probability=pl.when(is_model).then(probability).otherwise(pl.col("match_probability")),
-    ).select(edges.columns)
+    return (
+        frame.with_columns(
+            match_weight=pl.when(scored).then(total).otherwise(pl.col("match_weight")),
+            match_probability=pl.when(is_model).then(probability).otherwise(pl.col("match_probability")),
+        )
+        .select(edges.columns)
+        .collect()
+    )
