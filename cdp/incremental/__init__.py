@@ -33,11 +33,11 @@ Example (the shape of an incremental run; the assets publish the returned frames
         affected_customer_ids=step.affected_customer_ids, rules=rules, delta=step.delta)
 
 Known limits: a changed clustering policy, linkage model or survivorship rule set needs the full
-path. Edges reused from earlier runs keep the term-frequency weights (and placeholder screening)
-of the run that scored them, so identity drifts slowly from what a full refresh would give
-(B-cubed vs full: 0.99996 after 4 batches at 20k persons, 0.9983 after 3 batches of a 300-person
-bank); schedule a periodic full refresh. The customer 360 refresh has no such drift: it equals
-the full build on the same clusters.
+path. Edges reused from earlier runs are re-weighed for each run's term frequencies and prior
+(:mod:`cdp.resolve.reweigh`), so their weights equal a full run's; their comparison levels keep
+the placeholder screening of the run that scored them (a value that becomes a placeholder later
+still counts as agreement on those pairs), so a periodic full refresh remains good practice. The
+customer 360 refresh equals the full build on the same clusters.
 """
 
 from __future__ import annotations
