@@ -55,7 +55,6 @@ class Customer360Inputs:
     as_of: dt.date
 
 
-
 def eager(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """``frame`` in memory (a lazy activity table is read whole)."""
     return frame.collect() if isinstance(frame, pl.LazyFrame) else frame

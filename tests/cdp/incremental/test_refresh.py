@@ -151,33 +151,29 @@ def add_parties(inputs: Customer360Inputs, rows, customers) -> Customer360Inputs
 
 def assert_refresh_equals_full(before: Customer360Inputs, after: Customer360Inputs, affected: list[str]):
     previous = build_full(before, rules=RULES)
-    refreshed = refresh_customer_360(
-        previous,
-        previous_inputs=before,
-        inputs=after,
-        affected_customer_ids=pl.Series(affected, dtype=pl.String),
-        rules=RULES,
-        max_fraction=1.0,  # splice even when most of these few customers are stale
-    )
+
+    def refresh(**options):
+        return refresh_customer_360(
+            previous,
+            previous_inputs=before,
+            inputs=after,
+            affected_customer_ids=pl.Series(affected, dtype=pl.String),
+            rules=RULES,
+            max_fraction=1.0,  # splice even when most of these few customers are stale
+            **options,
+        )
+
+    refreshed = refresh()
     assert not refreshed.full_rebuild
     expected = build_full(after, rules=RULES)
     for name in TABLES:
         assert_frame_equal(getattr(refreshed.tables, name), getattr(expected, name))
-    assert_changes_equal_full(previous, before, after, affected, expected)
+    assert_changes_equal_full(previous, refresh(splice=("customer_360", "source_records")), expected)
     return refreshed
 
 
-def assert_changes_equal_full(previous, before, after, affected, expected) -> None:
+def assert_changes_equal_full(previous, partial, expected) -> None:
     """Lineage and consent left out of the splice, applied as changes to the published files."""
-    partial = refresh_customer_360(
-        previous,
-        previous_inputs=before,
-        inputs=after,
-        affected_customer_ids=pl.Series(affected, dtype=pl.String),
-        rules=RULES,
-        max_fraction=1.0,
-        splice=("customer_360", "source_records"),
-    )
     assert partial.replaced_customer_ids is not None
     deleted = partial.replaced_customer_ids.rename("customer_id").to_frame()
     with tempfile.TemporaryDirectory() as scratch:
