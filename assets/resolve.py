@@ -11,6 +11,7 @@ from cdp.identity import ClusteringPolicy, load_decisions
 from cdp.ingest.changes import TableChanges
 from cdp.pipeline import current_model, erased_customers, load_or_train_model, previous_table
 from cdp.privacy.erasure import load_erasure_register
+from cdp.quality import prefetch_great_expectations
 from cdp.runmodes import resolve_identities
 
 GROUP = "resolve"
@@ -69,6 +70,8 @@ def identity(
     run_options: RunOptions,
 ):
     """Score, cluster and keep customer IDs stable: only the new and changed records when possible."""
+    # The identity gate runs next; its Great Expectations import overlaps the resolution.
+    prefetch_great_expectations()
     published = warehouse.warehouse()
     resolved = resolve_identities(
         std_parties,

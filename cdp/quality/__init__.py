@@ -12,8 +12,17 @@ Suites (see :mod:`cdp.quality.suites`):
 
 from __future__ import annotations
 
+from cdp.quality.gx_runner import prefetch_great_expectations
 from cdp.quality.report import ExpectationOutcome, QualityReport
 from cdp.quality.suites import SUITES, Check, suite_checks
 from cdp.quality.validate import validate_tables
 
-__all__ = ["SUITES", "Check", "ExpectationOutcome", "QualityReport", "suite_checks", "validate_tables"]
+__all__ = [
+    "SUITES",
+    "Check",
+    "ExpectationOutcome",
+    "QualityReport",
+    "prefetch_great_expectations",
+    "suite_checks",
+    "validate_tables",
+]

@@ -1,4 +1,4 @@
-"""Run :class:`~cdp.quality.suites.Check` lists as Great Expectations checkpoints on a DuckDB file.
+"""Run :class:`~cdp.quality.suites.Check` lists as Great Expectations checkpoints on a DuckDB database.
 
 GX reaches DuckDB through SQLAlchemy and ``duckdb-engine``. duckdb-engine's cursors share their
 connection's one result set, and GX reads a result only after returning the connection to the pool,
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -30,7 +31,36 @@ _DATASOURCE = "cdp_quality"
 _META_KEY = "cdp_check"
 
 
-def _connection_factory(database: Path) -> Callable[[], Any]:
+_prefetch_lock = threading.Lock()
+_prefetch: threading.Thread | None = None
+
+
+def prefetch_great_expectations() -> None:
+    """Start importing Great Expectations on a background thread, once per process.
+
+    Importing GX takes about 4 s of pure Python (its expectation classes are pydantic models built
+    at import). Started while a step runs native Polars or DuckDB work, which releases the GIL, the
+    import overlaps it instead of delaying the quality gate that follows. A failed prefetch is
+    harmless: the gate then imports GX itself and reports any error there.
+    """
+    global _prefetch
+    with _prefetch_lock:
+        if _prefetch is not None:
+            return
+        _prefetch = threading.Thread(target=_import_great_expectations, name="gx-prefetch", daemon=True)
+        _prefetch.start()
+
+
+def _import_great_expectations() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    try:
+        import great_expectations  # noqa: F401
+        import great_expectations.data_context.types.base  # noqa: F401
+    except Exception as error:  # the gate's own import will raise it where it can be reported
+        log.debug("background import of great_expectations failed: %s", type(error).__name__)
+
+
+def _connection_factory(database: duckdb.DuckDBPyConnection) -> Callable[[], Any]:
     from duckdb_engine import ConnectionWrapper, CursorWrapper
 
     class _CursorPerQuery(ConnectionWrapper):
@@ -42,7 +72,8 @@ def _connection_factory(database: Path) -> Callable[[], Any]:
             return CursorWrapper(self._raw.cursor(), self)
 
     def connect() -> _CursorPerQuery:
-        return _CursorPerQuery(duckdb.connect(str(database), read_only=True))
+        # A cursor is a new connection to the same (in-memory) database, so it sees its tables.
+        return _CursorPerQuery(database.cursor())
 
     return connect
 
@@ -74,12 +105,13 @@ def _context(docs_build: Path | None) -> Any:
 
 
 def run_checks(
-    database: Path, checks: Sequence[Check], *, docs_build: Path | None
+    database: duckdb.DuckDBPyConnection, checks: Sequence[Check], *, docs_build: Path | None
 ) -> list[ExpectationOutcome]:
     """Validate ``checks`` against the tables of ``database`` in one GX checkpoint.
 
     Args:
-        database: A DuckDB file holding every table the checks name (opened read-only).
+        database: A DuckDB connection whose database holds every table the checks name; GX
+            queries it through cursors and never writes.
         checks: Checks whose tables and columns are known to exist.
         docs_build: Folder for the Data Docs site, or None to skip Data Docs.
 
@@ -92,7 +124,7 @@ def run_checks(
 
     source = context.data_sources.add_sql(
         name=_DATASOURCE,
-        connection_string=f"duckdb:///{database.resolve()}",
+        connection_string="duckdb:///:memory:",
         kwargs={"creator": _connection_factory(database)},
     )
     by_batch: dict[tuple[str, str], list[Check]] = defaultdict(list)
@@ -144,14 +176,14 @@ def run_checks(
     return [outcomes[check.qualified_name] for check in checks]
 
 
-def _sample_unexpected_rows(database: Path, check: Check) -> str:
+def _sample_unexpected_rows(database: duckdb.DuckDBPyConnection, check: Check) -> str:
     """A few offending rows of a failed unexpected-rows check (GX's SUMMARY format leaves them out).
 
     The queries select keys only, so the sample never carries PII.
     """
     table = '"' + check.table.replace('"', '""') + '"'
     query = str(check.kwargs["unexpected_rows_query"]).format(batch=table)
-    connection = duckdb.connect(str(database), read_only=True)
+    connection = database.cursor()
     try:
         relation = connection.sql(f"SELECT * FROM ({query}) LIMIT {_SAMPLE}")
         rows = [dict(zip(relation.columns, values, strict=True)) for values in relation.fetchall()]

@@ -28,8 +28,8 @@ def validate_tables(
 ) -> QualityReport:
     """Run the Great Expectations suites on in-memory tables.
 
-    The frames are written to a DuckDB file in a temporary folder and validated there through a GX
-    SQL data source, so the checks run as SQL. Checks that need a missing table or column fail (if
+    The frames are copied into an in-memory DuckDB database and validated there through a GX SQL
+    data source, so the checks run as SQL. Checks that need a missing table or column fail (if
     mandatory) or are skipped (range checks), never crash.
 
     Args:
@@ -53,21 +53,23 @@ def validate_tables(
     runnable, blocked, skipped = _plan(checks, tables)
     outcomes: dict[str, ExpectationOutcome] = {outcome.expectation: outcome for outcome in blocked}
     docs_index: Path | None = None
-    with tempfile.TemporaryDirectory(prefix="cdp-quality-") as scratch:
-        database = Path(scratch) / "quality.duckdb"
-        _load(database, _needed_columns(runnable, tables))
-        docs_build = Path(scratch) / "docs" if docs_dir is not None else None
-        if runnable:
-            from cdp.quality.gx_runner import run_checks
+    database = _load(_needed_columns(runnable, tables))
+    try:
+        with tempfile.TemporaryDirectory(prefix="cdp-quality-") as scratch:
+            docs_build = Path(scratch) / "docs" if docs_dir is not None else None
+            if runnable:
+                from cdp.quality.gx_runner import run_checks
 
-            outcomes.update(
-                {
-                    outcome.expectation: outcome
-                    for outcome in run_checks(database, runnable, docs_build=docs_build)
-                }
-            )
-        if docs_dir is not None and docs_build is not None:
-            docs_index = _install_docs(docs_build, Path(docs_dir), key="-".join(suites), blocked=blocked)
+                outcomes.update(
+                    {
+                        outcome.expectation: outcome
+                        for outcome in run_checks(database, runnable, docs_build=docs_build)
+                    }
+                )
+            if docs_dir is not None and docs_build is not None:
+                docs_index = _install_docs(docs_build, Path(docs_dir), key="-".join(suites), blocked=blocked)
+    finally:
+        database.close()
     results = [outcomes[check.qualified_name] for check in checks if check.qualified_name in outcomes]
     report = QualityReport(
         success=all(outcome.success for outcome in results),
@@ -139,19 +141,23 @@ def _needed_columns(
     return loaded
 
 
-def _load(database: Path, tables: Mapping[str, pl.DataFrame]) -> None:
-    connection = duckdb.connect(str(database))
+def _load(tables: Mapping[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB database holding ``tables``; GX's queries run on cursors of it.
+
+    In memory, not a scratch file: the tables are read once, and writing and checkpointing a file
+    took three times as long as the copy (1.4 s against 0.45 s for two million-row tables).
+    """
+    connection = duckdb.connect(":memory:")
     try:
-        # A scratch file read once: compressing it, or keeping row order, is wasted work
-        # (together about two thirds of the load at a million records).
-        connection.execute("PRAGMA force_compression='uncompressed'")
         connection.execute("SET preserve_insertion_order = false")
         for name, frame in tables.items():
             connection.register("_incoming", frame)
             connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _incoming')
             connection.unregister("_incoming")
-    finally:
+    except BaseException:
         connection.close()
+        raise
+    return connection
 
 
 def _install_docs(build: Path, docs_dir: Path, *, key: str, blocked: Sequence[ExpectationOutcome]) -> Path:
