@@ -26,6 +26,9 @@ GROUP = "customer_360"
         "customer_360_runs": dg.AssetOut(
             description="One row per run: full build or splice, and how many rebuilt."
         ),
+        "customer_360_affected": dg.AssetOut(
+            description="Customers whose 360 rows this run rebuilt or removed (not published)."
+        ),
     },
 )
 def customer_360_tables(
@@ -64,4 +67,4 @@ def customer_360_tables(
         output_name="customer_360",
     )
     outputs = built.outputs()
-    return (*outputs.values(), built.runs)
+    return (*outputs.values(), built.runs, built.affected_customers())

@@ -3,8 +3,9 @@
 import dagster as dg
 import polars as pl
 
-from assets.resources import RunOptions
-from cdp.features import build_customer_features
+from assets.resources import RunOptions, WarehouseResource
+from cdp.ingest.changes import TableChanges
+from cdp.runmodes import build_feature_tables
 
 GROUP = "features"
 
@@ -19,17 +20,21 @@ GROUP = "features"
     },
 )
 def customer_feature_tables(
-    std_transactions: pl.DataFrame,
-    std_accounts: pl.DataFrame,
-    std_account_holders: pl.DataFrame,
-    std_events: pl.DataFrame,
-    std_parties: pl.DataFrame,
+    context: dg.AssetExecutionContext,
+    std_transactions: TableChanges,
+    std_accounts: TableChanges,
+    std_account_holders: TableChanges,
+    std_events: TableChanges,
+    std_parties: TableChanges,
     identity_clusters: pl.DataFrame,
     customer_360: pl.DataFrame,
+    customer_360_affected: pl.DataFrame,
+    warehouse: WarehouseResource,
     run_options: RunOptions,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Compute every customer's features as of the run date, using only data on or before it."""
-    result = build_customer_features(
+    """Compute customers' features as of the run date, using only data on or before it: on a
+    daily run, only for the customers whose data changed."""
+    built = build_feature_tables(
         transactions=std_transactions,
         accounts=std_accounts,
         account_holders=std_account_holders,
@@ -37,6 +42,12 @@ def customer_feature_tables(
         parties=std_parties,
         clusters=identity_clusters,
         customers=customer_360,
+        customer_360_affected=customer_360_affected,
         as_of=run_options.as_of_date(),
+        warehouse=warehouse.warehouse(),
     )
-    return result.features, result.life_events
+    context.add_output_metadata(
+        {"mode": built.mode, "reason": built.reason, "rebuilt_customers": built.rebuilt_customers},
+        output_name="customer_features",
+    )
+    return built.result.features, built.result.life_events

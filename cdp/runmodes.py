@@ -33,6 +33,7 @@ from cdp.schemas.canonical import conform
 if TYPE_CHECKING:
     from cdp.customer360 import Customer360Result, SurvivorshipRules
     from cdp.engine import LinkageEngine
+    from cdp.features import FeatureResult
     from cdp.identity import ClusteringPolicy, Decisions, IdentityState
     from cdp.incremental import PartyDelta
     from cdp.ingest.changes import TableChanges
@@ -258,6 +259,15 @@ class Customer360Run:
     tables: Customer360Result
     runs: pl.DataFrame
     changes: Mapping[str, TableChanges] = field(default_factory=dict)
+    replaced_customer_ids: pl.Series | None = None
+
+    def affected_customers(self) -> pl.DataFrame:
+        """Customers whose 360 rows this run rebuilt or removed (every current customer after a
+        full build): the downstream feature and segment stages refresh exactly these."""
+        ids = self.replaced_customer_ids
+        if ids is None:
+            ids = self.tables.customer_360["customer_id"]
+        return ids.cast(pl.String()).rename("customer_id").unique().sort().to_frame()
 
     def outputs(self) -> dict[str, pl.DataFrame | TableChanges]:
         """Each published 360 table, whole or as its changes."""
@@ -323,6 +333,7 @@ def build_customer_tables(
             mode, reason = INCREMENTAL, "identity resolved incrementally"
     rebuilt: int
     changes: dict[str, TableChanges] = {}
+    replaced: pl.Series | None = None
     if mode == INCREMENTAL and previous_runs is not None:
         bases = {part: published_parquet(warehouse, name) for part, name in CHANGED_BY_CUSTOMER.items()}
         as_changes = {part: base for part, base in bases.items() if base is not None}
@@ -368,6 +379,7 @@ def build_customer_tables(
             splice=[part for part in _RESULT_FIELDS if part not in as_changes],
         )
         tables, rebuilt = refreshed.tables, refreshed.rebuilt_customers
+        replaced = refreshed.replaced_customer_ids
         if refreshed.full_rebuild:
             reason = "most customers were stale: full build"
         elif refreshed.replaced_customer_ids is not None:
@@ -398,4 +410,88 @@ def build_customer_tables(
         "seconds": round(time.perf_counter() - started, 3),
     }
     runs = _appended(previous_runs, row, CUSTOMER_360_RUN_COLUMNS)
-    return Customer360Run(tables=tables, runs=runs, changes=changes)
+    return Customer360Run(tables=tables, runs=runs, changes=changes, replaced_customer_ids=replaced)
+
+
+@dataclass(frozen=True)
+class FeatureRun:
+    """The feature tables of this run and how they were built (for the run's metadata)."""
+
+    result: FeatureResult
+    mode: str
+    reason: str
+    rebuilt_customers: int
+
+
+def build_feature_tables(
+    *,
+    transactions: TableChanges,
+    accounts: TableChanges,
+    account_holders: TableChanges,
+    events: TableChanges,
+    parties: TableChanges,
+    clusters: pl.DataFrame,
+    customers: pl.DataFrame,
+    customer_360_affected: pl.DataFrame,
+    as_of: dt.date,
+    warehouse: Warehouse,
+) -> FeatureRun:
+    """Refresh the features of the customers this run touched when the rest still hold, else build all.
+
+    The rest still hold when the previous run published features as of the same date and the
+    standardized tables came as changes to their published versions: then a customer's features
+    change only if its 360 row was rebuilt or removed (``customer_360_affected``) or the
+    transactions of an account it holds changed.
+    """
+    from cdp.features import FEATURE_COLUMNS, LIFE_EVENT_COLUMNS, FeatureResult, build_customer_features
+    from cdp.features.refresh import holders_of_accounts, refresh_customer_features
+
+    inputs = {
+        "transactions": transactions.scan(),
+        "accounts": accounts.scan(),
+        "account_holders": account_holders.scan(),
+        "events": events.scan(),
+        "parties": parties.scan(),
+        "clusters": clusters,
+        "customers": customers,
+    }
+    previous_features = previous_table(warehouse, "customer_features")
+    previous_events = previous_table(warehouse, "customer_life_events")
+    reason = ""
+    if previous_features is None or previous_events is None:
+        reason = "no previous features"
+    elif previous_features.columns != list(FEATURE_COLUMNS) or previous_events.columns != list(
+        LIFE_EVENT_COLUMNS
+    ):
+        reason = "the feature columns changed"
+    elif previous_features.height and previous_features["as_of"].unique().to_list() != [as_of]:
+        reason = "the as-of date changed"
+    elif any(table.is_full for table in (transactions, accounts, account_holders, events, parties)):
+        reason = "the standardized tables were rebuilt in full"
+    if reason or previous_features is None or previous_events is None:
+        result = build_customer_features(**inputs, as_of=as_of)
+        return FeatureRun(result, FULL, reason, result.features.height)
+    columns = ["account_source", "account_id"]
+    touched_accounts = pl.concat(
+        [
+            transactions.upserts.select(columns),
+            transactions.previous_rows(transactions.replaced_keys()).select(columns),
+        ]
+    )
+    stale = pl.concat(
+        [
+            customer_360_affected["customer_id"].cast(pl.String()),
+            holders_of_accounts(
+                touched_accounts, account_holders=inputs["account_holders"], clusters=clusters
+            ),
+        ]
+    ).unique()
+    refreshed = refresh_customer_features(
+        FeatureResult(previous_features, previous_events),
+        stale_customer_ids=stale,
+        **inputs,
+        as_of=as_of,
+    )
+    if refreshed.full_rebuild:
+        return FeatureRun(refreshed.result, FULL, "most customers were stale", refreshed.rebuilt_customers)
+    return FeatureRun(refreshed.result, INCREMENTAL, "same as-of date", refreshed.rebuilt_customers)
