@@ -90,8 +90,9 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
     failed run never corrupts the published tables and a re-run of a subset of assets reads the
     last good upstream output.
 
-    An input annotated ``TableChanges`` gets the changes; one declared ``lazy`` (the publish step)
-    a lazy scan of the whole table; any other input the whole table, loaded.
+    An input annotated ``TableChanges``, or declared with ``changes`` metadata (the publish step),
+    gets the changes; one declared ``lazy`` a lazy scan of the whole table; any other input the
+    whole table, loaded.
     """
 
     base_dir: str
@@ -123,11 +124,12 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> Any:
         # An input declared lazy (the publish step) streams the table instead of loading it.
-        lazy = (context.definition_metadata or {}).get("lazy", False)
+        metadata = context.definition_metadata or {}
+        lazy = metadata.get("lazy", False)
         changes = self._path(context, ".changes")
         if TableChanges.staged_at(changes):
             staged = TableChanges.read(changes)
-            if context.dagster_type.typing_type is TableChanges:
+            if context.dagster_type.typing_type is TableChanges or metadata.get("changes", False):
                 return staged
             return staged.scan() if lazy else staged.collect()
         parquet = self._path(context, ".parquet")

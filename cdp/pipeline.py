@@ -409,10 +409,29 @@ def quality_gate(
 
 
 def publish_run(
-    warehouse: Warehouse, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, run_id: str
+    warehouse: Warehouse,
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame | TableChanges],
+    *,
+    run_id: str,
 ) -> dict[str, Any]:
-    """Publish every table atomically and return row counts for the run's metadata."""
-    report = warehouse.publish(dict(tables), run_id=run_id)
+    """Publish every table atomically and return row counts for the run's metadata.
+
+    A table given as changes to its published version reaches DuckDB as those changes.
+    """
+    from cdp.ingest.changes import TableChanges
+    from cdp.warehouse.publish import TableDelta
+
+    prepared: dict[str, pl.DataFrame | pl.LazyFrame | TableDelta] = {}
+    for name, table in tables.items():
+        if isinstance(table, TableChanges):
+            prepared[name] = (
+                table.scan()
+                if table.base is None
+                else TableDelta(table.scan(), table.upserts, table.replaced_keys(), table.base)
+            )
+        else:
+            prepared[name] = table
+    report = warehouse.publish(prepared, run_id=run_id)
     return {f"rows/{name}": rows for name, rows in sorted(report.rows.items())}
 
 

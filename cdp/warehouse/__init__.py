@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from cdp.warehouse.files import read_staged, stage, staged_path, write_parquet_atomic
 from cdp.warehouse.masking import masked_columns, masked_view_name, masked_view_sql, pii_category
-from cdp.warehouse.publish import PublishReport
+from cdp.warehouse.publish import PublishReport, TableDelta
 from cdp.warehouse.warehouse import Warehouse, WarehouseBusyError
 
 __all__ = [
     "PublishReport",
+    "TableDelta",
     "Warehouse",
     "WarehouseBusyError",
     "masked_columns",

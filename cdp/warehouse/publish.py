@@ -6,8 +6,10 @@ Order of one publish (under an exclusive ``.publish.lock`` file lock, so publish
    written, unpublished tables are hard-linked from the current snapshot (or exported from DuckDB if
    that snapshot cannot be trusted), and ``_manifest.json`` is written last. Readers see nothing yet.
 2. **Commit DuckDB** in one transaction: ``CREATE OR REPLACE TABLE`` per table (loaded from Arrow),
-   dropped tables (``replace_all``), views, masked views and a ``_cdp_publish_log`` row naming the
-   snapshot. This COMMIT is the publish: before it every reader sees the previous version everywhere.
+   or, for a table handed over as a :class:`TableDelta` of the version DuckDB holds, a ``DELETE`` of
+   the replaced keys and an ``INSERT`` of the upserts; dropped tables (``replace_all``), views,
+   masked views and a ``_cdp_publish_log`` row naming the snapshot. This COMMIT is the publish:
+   before it every reader sees the previous version everywhere.
 3. **Swap** the ``parquet`` symlink to the new snapshot (one ``rename``), then prune old snapshots.
 
 Between 2 and 3 (microseconds, or longer only if the process dies there) DuckDB readers see the new
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import re
 import shutil
 import time
@@ -48,7 +51,7 @@ from cdp.warehouse.snapshots import (
     snapshots_root,
     write_manifest,
 )
-from cdp.warehouse.transaction import commit_publish
+from cdp.warehouse.transaction import DeltaLoad, commit_publish
 from cdp.warehouse.warehouse import (
     INTERNAL_PREFIX,
     PUBLISH_LOG,
@@ -105,6 +108,28 @@ class PublishReport:
 
 
 @dataclass(frozen=True)
+class TableDelta:
+    """A table's new version given as its changes to the published version.
+
+    The Parquet snapshot still gets the whole new version (``table``); DuckDB, when it holds
+    exactly ``base``'s version, only deletes the rows of ``replaced_keys`` and inserts
+    ``upserts``: a daily batch then costs DuckDB its size, not the table's (rewriting and
+    checkpointing a million-row table took seconds per table).
+
+    Attributes:
+        table: the whole new version, lazily (sorted as the table is published).
+        upserts: rows added; they replace every published row with their key.
+        replaced_keys: key columns of every published row replaced or removed.
+        base: the published Parquet file these changes apply to.
+    """
+
+    table: pl.LazyFrame
+    upserts: pl.DataFrame
+    replaced_keys: pl.DataFrame
+    base: Path
+
+
+@dataclass(frozen=True)
 class _State:
     last_seq: int
     last_snapshot: str | None
@@ -114,7 +139,7 @@ class _State:
 
 def publish_tables(
     warehouse: Warehouse,
-    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame | TableDelta],
     *,
     run_id: str,
     views: Mapping[str, str],
@@ -126,7 +151,8 @@ def publish_tables(
         warehouse: Target warehouse (created on first publish).
         tables: Table name -> frame. Names are plain identifiers, not starting with ``_cdp_`` or ``masked_``.
             A LazyFrame (a scan of a staged file) is streamed to the snapshot, and DuckDB loads every
-            table from the snapshot's Parquet, so publishing never needs all tables in memory.
+            table from the snapshot's Parquet, so publishing never needs all tables in memory. A
+            :class:`TableDelta` is applied to DuckDB as its changes when DuckDB holds its base.
         run_id: The publishing run; letters, digits, ``.``, ``_`` and ``-``.
         views: View name -> SELECT text (trusted code, not user input), created after the tables.
         replace_all: Drop every table and view not in this publish, instead of keeping them.
@@ -153,7 +179,8 @@ def publish_tables(
             folder.mkdir(parents=True)
             for table in sorted(tables):
                 path = folder / f"{table}.parquet"
-                write_parquet_atomic(tables[table], path)
+                incoming = tables[table]
+                write_parquet_atomic(incoming.table if isinstance(incoming, TableDelta) else incoming, path)
                 rows[table] = pl.scan_parquet(path).select(pl.len()).collect().item()
                 fault_point("parquet")
             carried_rows = _carry(warehouse, carried, folder, source=previous if trusted else None)
@@ -161,7 +188,11 @@ def publish_tables(
             masked = commit_publish(
                 warehouse,
                 {
-                    table: frame if isinstance(frame, pl.DataFrame) else folder / f"{table}.parquet"
+                    table: _duckdb_load(
+                        frame,
+                        folder / f"{table}.parquet",
+                        published=_published_file(root, state, table) if trusted else None,
+                    )
                     for table, frame in tables.items()
                 },
                 seq=seq,
@@ -222,8 +253,31 @@ def repair_snapshot(warehouse: Warehouse) -> str | None:
         return state.last_snapshot
 
 
+def _published_file(root: Path, state: _State, table: str) -> Path | None:
+    """The Parquet file of ``table`` in the snapshot DuckDB's last publish wrote, if DuckDB has it."""
+    if state.last_snapshot is None or table not in state.tables:
+        return None
+    return snapshots_root(root) / state.last_snapshot / f"{table}.parquet"
+
+
+def _duckdb_load(
+    frame: pl.DataFrame | pl.LazyFrame | TableDelta, snapshot_file: Path, *, published: Path | None
+) -> pl.DataFrame | Path | DeltaLoad:
+    """How DuckDB takes one table: from memory, from the new snapshot file, or as a delta."""
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if (
+        isinstance(frame, TableDelta)
+        and published is not None
+        and published.exists()
+        and os.path.samefile(frame.base, published)
+    ):
+        return DeltaLoad(snapshot_file, frame.upserts, frame.replaced_keys)
+    return snapshot_file
+
+
 def _check_request(
-    tables: Mapping[str, pl.DataFrame | pl.LazyFrame], *, run_id: str, views: Mapping[str, str]
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame | TableDelta], *, run_id: str, views: Mapping[str, str]
 ) -> None:
     if not _RUN_ID.fullmatch(run_id):
         raise CdpError(f"run id {run_id!r} must be 1-128 letters, digits, '.', '_' or '-'")
@@ -234,9 +288,10 @@ def _check_request(
                 f"{name!r}: names starting with {INTERNAL_PREFIX!r} or {MASKED_PREFIX!r} are reserved"
             )
     for name, frame in tables.items():
-        if not isinstance(frame, (pl.DataFrame, pl.LazyFrame)):
+        if not isinstance(frame, (pl.DataFrame, pl.LazyFrame, TableDelta)):
             raise CdpError(
-                f"table {name!r} must be a polars DataFrame or LazyFrame, not {type(frame).__name__}"
+                f"table {name!r} must be a polars DataFrame, LazyFrame or TableDelta, "
+                f"not {type(frame).__name__}"
             )
     if clash := sorted(set(tables) & set(views)):
         raise CdpError(f"names used for both a table and a view: {', '.join(clash)}")

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,9 +28,25 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class DeltaLoad:
+    """Apply a table's changes to the version DuckDB holds, checked against the new snapshot file.
+
+    Attributes:
+        snapshot_file: the new version's Parquet file (its schema and row count are the check,
+            and the fallback when the delta does not apply).
+        upserts: rows to insert.
+        replaced_keys: key columns of the rows to delete first.
+    """
+
+    snapshot_file: Path
+    upserts: pl.DataFrame
+    replaced_keys: pl.DataFrame
+
+
 def commit_publish(
     warehouse: Warehouse,
-    tables: Mapping[str, pl.DataFrame | Path],
+    tables: Mapping[str, pl.DataFrame | Path | DeltaLoad],
     *,
     seq: int,
     run_id: str,
@@ -43,6 +60,9 @@ def commit_publish(
 
     ``tables`` maps each table to its frame, or to its Parquet file in the new snapshot (a table
     published from a LazyFrame): DuckDB then reads the file, so the table never sits in memory whole.
+    A :class:`DeltaLoad` deletes the replaced keys and inserts the upserts instead; when the table's
+    columns differ from the new file's, or the row count afterwards does not match it, the table
+    is reloaded from the file in the same transaction.
 
     On any error the transaction rolls back and DuckDB keeps the previous version of everything.
     The CHECKPOINT after COMMIT folds the WAL into the file; its failure does not undo the publish.
@@ -62,6 +82,11 @@ def commit_publish(
             if name in existing_views:
                 connection.execute(f"DROP VIEW main.{quote(name)}")
             incoming = tables[name]
+            if isinstance(incoming, DeltaLoad):
+                if _apply_delta(connection, name, incoming, expected_rows=rows[name]):
+                    fault_point("duckdb")
+                    continue
+                incoming = incoming.snapshot_file
             if isinstance(incoming, pl.DataFrame):
                 connection.register("_cdp_incoming", incoming)
                 connection.execute(
@@ -106,6 +131,38 @@ def commit_publish(
     finally:
         connection.close()
     return masked
+
+
+def _apply_delta(
+    connection: duckdb.DuckDBPyConnection, name: str, delta: DeltaLoad, *, expected_rows: int
+) -> bool:
+    """Delete the replaced keys and insert the upserts; False (nothing kept) when it does not fit."""
+    source = str(delta.snapshot_file).replace("'", "''")
+    wanted = connection.execute(f"DESCRIBE SELECT * FROM read_parquet('{source}')").fetchall()
+    if [(row[0], row[1]) for row in wanted] != table_columns(connection, name):
+        log.info("publish %s: columns changed, reloading the whole table", name)
+        return False
+    table = f"main.{quote(name)}"
+    keys = delta.replaced_keys.columns
+    if delta.replaced_keys.height:
+        connection.register("_cdp_replaced", delta.replaced_keys)
+        matches = " AND ".join(f"t.{quote(key)} IS NOT DISTINCT FROM r.{quote(key)}" for key in keys)
+        connection.execute(f"DELETE FROM {table} AS t USING _cdp_replaced AS r WHERE {matches}")
+        connection.unregister("_cdp_replaced")
+    if delta.upserts.height:
+        connection.register("_cdp_upserts", delta.upserts)
+        connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _cdp_upserts")
+        connection.unregister("_cdp_upserts")
+    (count,) = connection.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
+    if count != expected_rows:
+        log.warning(
+            "publish %s: %d rows after applying the changes, the new version has %d; reloading",
+            name,
+            count,
+            expected_rows,
+        )
+        return False
+    return True
 
 
 def _refresh_masked_views(connection: duckdb.DuckDBPyConnection) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from cdp.warehouse.files import check_table_name
 from cdp.warehouse.masking import quote
 
 if TYPE_CHECKING:
-    from cdp.warehouse.publish import PublishReport
+    from cdp.warehouse.publish import PublishReport, TableDelta
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class Warehouse:
 
     def publish(
         self,
-        tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+        tables: Mapping[str, pl.DataFrame | pl.LazyFrame | TableDelta],
         *,
         run_id: str,
         views: Mapping[str, str] | None = None,
