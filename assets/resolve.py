@@ -105,7 +105,7 @@ def identity(
     return (
         resolved.edges,
         state.clusters,
-        state.changes,
+        resolved.published_change_log(),
         state.merged_into,
         resolved.review_queue,
         resolved.runs,

@@ -97,10 +97,16 @@ class IdentityRun:
     review_queue: pl.DataFrame
     affected_customer_ids: pl.DataFrame
     runs: pl.DataFrame
+    change_log: pl.DataFrame | TableChanges | None = None
 
     @property
     def mode(self) -> str:
         return str(self.runs["mode"][-1])
+
+    def published_change_log(self) -> pl.DataFrame | TableChanges:
+        """``identity_changes`` to publish: this run's events appended to the published log when
+        there is one (the log only grows, so a run never rewrites it), else the whole log."""
+        return self.state.changes if self.change_log is None else self.change_log
 
 
 def _appended(
@@ -231,7 +237,30 @@ def resolve_identities(
     )
     runs = _appended(previous_table(warehouse, "identity_runs"), row, IDENTITY_RUN_COLUMNS)
     return IdentityRun(
-        edges=edges, state=state, review_queue=queue, affected_customer_ids=affected, runs=runs
+        edges=edges,
+        state=state,
+        review_queue=queue,
+        affected_customer_ids=affected,
+        runs=runs,
+        change_log=_appended_events(warehouse, state.changes, previous_events),
+    )
+
+
+def _appended_events(warehouse: Warehouse, log: pl.DataFrame, previous_events: int) -> TableChanges | None:
+    """The events after the first ``previous_events`` rows of ``log``, as an append to the
+    published ``identity_changes`` (None when there is no published log to append to)."""
+    from cdp.ingest.changes import TableChanges
+
+    base = published_parquet(warehouse, "identity_changes")
+    if base is None or pl.scan_parquet(base).select(pl.len()).collect().item() != previous_events:
+        return None
+    # Keyed by run: this run's id is new, so applying the append replaces no published row.
+    return TableChanges(
+        "identity_changes",
+        log.slice(previous_events),
+        pl.DataFrame(schema={"run_id": pl.String()}),
+        base,
+        key=("run_id",),
     )
 
 

@@ -44,8 +44,9 @@ class TableChanges:
         base: the published Parquet file these changes apply to; None when ``upserts`` is the
             whole table (first run, full refresh).
         key: the columns whose row groups upserts replace (default: the canonical table's key).
-        order: the table's sort columns (default: the canonical table's); rows with equal
-            values keep their order (published rows first, then upserts in their order).
+        order: the table's sort columns (default: the canonical table's; none for any other
+            table, which then keeps its published rows first and appends the upserts); rows with
+            equal values keep their order (published rows first, then upserts in their order).
     """
 
     table: str
@@ -61,7 +62,7 @@ class TableChanges:
 
     @property
     def sort_columns(self) -> list[str]:
-        return list(self.order or SORT_COLUMNS[self.table])
+        return list(self.order or SORT_COLUMNS.get(self.table, ()))
 
     @property
     def contract(self) -> Mapping[str, pl.DataType]:
@@ -116,9 +117,9 @@ class TableChanges:
         )
         # A filter on the result (a refresh asking for a few customers' rows) is pushed below
         # the sort and the join to the scan, so only the matching rows are merged and sorted.
-        return pl.concat([conform(kept, self.contract), self.upserts.lazy()]).sort(
-            self.sort_columns, maintain_order=True
-        )
+        merged = pl.concat([conform(kept, self.contract), self.upserts.lazy()])
+        order = self.sort_columns
+        return merged.sort(order, maintain_order=True) if order else merged
 
     def write(self, folder: Path) -> None:
         """Stage the changes under ``folder``; the metadata file last, so a half-written folder

@@ -154,3 +154,18 @@ def test_daily_feature_refreshes_match_the_full_refresh(daily: dict[str, object]
         full = warehouse.read(name)
         assert full.height > 0
         assert_frame_equal(daily_features[name], full, check_row_order=True)
+
+
+def test_the_change_log_is_only_ever_appended_to(daily: dict[str, object]) -> None:
+    """Each run appends its events to identity_changes; no run rewrites what was logged before."""
+    warehouse, after_rerun = daily["warehouse"], daily["after_rerun"]
+    assert isinstance(warehouse, Warehouse) and isinstance(after_rerun, dict)
+    earlier = after_rerun["identity_changes"]
+    in_duckdb = warehouse.read("identity_changes")
+    in_parquet = pl.read_parquet(warehouse.parquet_dir / "identity_changes.parquet")
+    assert earlier.height > 0 and in_duckdb.height >= earlier.height
+    assert_frame_equal(in_duckdb.head(earlier.height), earlier)
+    assert_frame_equal(in_parquet, in_duckdb)
+    run_order = warehouse.read("identity_runs")["run_id"].to_list()
+    logged_runs = in_duckdb["run_id"].unique(maintain_order=True).to_list()
+    assert logged_runs == [run for run in run_order if run in set(logged_runs)]
