@@ -432,7 +432,10 @@ def publish_run(
         else:
             prepared[name] = table
     report = warehouse.publish(prepared, run_id=run_id)
-    return {f"rows/{name}": rows for name, rows in sorted(report.rows.items())}
+    return {
+        "applied_as_changes": ", ".join(report.applied_as_changes),
+        **{f"rows/{name}": rows for name, rows in sorted(report.rows.items())},
+    }
 
 
 def source_fingerprint(config_path: Path) -> str:

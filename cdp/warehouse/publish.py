@@ -82,6 +82,7 @@ class PublishReport:
         dropped: Tables removed by ``replace_all``.
         views: Views created from the ``views`` argument.
         masked_views: Masked views (re)created, one per table in the warehouse.
+        applied_as_changes: Tables DuckDB took as their changes (delete + insert), not reloaded.
         seconds: Wall time of the publish.
     """
 
@@ -93,6 +94,7 @@ class PublishReport:
     dropped: tuple[str, ...] = ()
     views: tuple[str, ...] = ()
     masked_views: tuple[str, ...] = field(default=())
+    applied_as_changes: tuple[str, ...] = ()
     seconds: float = 0.0
 
     def as_metadata(self) -> dict[str, Any]:
@@ -103,6 +105,7 @@ class PublishReport:
             "seconds": round(self.seconds, 3),
             "carried": ", ".join(self.carried),
             "dropped": ", ".join(self.dropped),
+            "applied_as_changes": ", ".join(self.applied_as_changes),
             **{f"rows/{name}": rows for name, rows in sorted(self.rows.items())},
         }
 
@@ -185,7 +188,7 @@ def publish_tables(
                 fault_point("parquet")
             carried_rows = _carry(warehouse, carried, folder, source=previous if trusted else None)
             write_manifest(folder, Manifest(run_id=run_id, seq=seq, rows={**rows, **carried_rows}))
-            masked = commit_publish(
+            masked, applied = commit_publish(
                 warehouse,
                 {
                     table: _duckdb_load(
@@ -219,6 +222,7 @@ def publish_tables(
         dropped=dropped,
         views=tuple(sorted(views)),
         masked_views=masked,
+        applied_as_changes=applied,
         seconds=time.perf_counter() - started,
     )
     log.info(

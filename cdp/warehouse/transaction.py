@@ -55,7 +55,7 @@ def commit_publish(
     dropped: tuple[str, ...],
     rows: Mapping[str, int],
     replace_all: bool,
-) -> tuple[str, ...]:
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Swap ``tables`` (and views, masked views, the publish-log row) into DuckDB in one transaction.
 
     ``tables`` maps each table to its frame, or to its Parquet file in the new snapshot (a table
@@ -68,9 +68,10 @@ def commit_publish(
     The CHECKPOINT after COMMIT folds the WAL into the file; its failure does not undo the publish.
 
     Returns:
-        The masked views now in the warehouse.
+        The masked views now in the warehouse, and the tables applied as changes.
     """
     connection = warehouse.connect(read_only=False)
+    applied: list[str] = []
     try:
         connection.execute("BEGIN TRANSACTION")
         connection.execute(
@@ -84,6 +85,7 @@ def commit_publish(
             incoming = tables[name]
             if isinstance(incoming, DeltaLoad):
                 if _apply_delta(connection, name, incoming, expected_rows=rows[name]):
+                    applied.append(name)
                     fault_point("duckdb")
                     continue
                 incoming = incoming.snapshot_file
@@ -130,7 +132,7 @@ def commit_publish(
         log.warning("checkpoint after publish failed (the publish is committed): %s", type(error).__name__)
     finally:
         connection.close()
-    return masked
+    return masked, tuple(applied)
 
 
 def _apply_delta(

@@ -49,6 +49,7 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         )
         assert again.success, again.error
         feature_runs.append(_materialization_metadata("customer_features"))
+        rerun_publish = _materialization_metadata("warehouse_snapshot")
         after_rerun = {
             name: Warehouse(warehouse).read(name) for name in ("identity_clusters", "identity_changes")
         }
@@ -66,6 +67,7 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "full_run_id": full.run_id,
         "daily_features": daily_features,
         "feature_runs": feature_runs,
+        "rerun_publish": rerun_publish,
     }
 
 
@@ -166,6 +168,11 @@ def test_the_change_log_is_only_ever_appended_to(daily: dict[str, object]) -> No
     assert earlier.height > 0 and in_duckdb.height >= earlier.height
     assert_frame_equal(in_duckdb.head(earlier.height), earlier)
     assert_frame_equal(in_parquet, in_duckdb)
+    # The daily runs handed DuckDB only the new events (and the standardized tables' changes).
+    rerun_publish = daily["rerun_publish"]
+    assert isinstance(rerun_publish, dict)
+    applied = str(rerun_publish["applied_as_changes"]).split(", ")
+    assert {"identity_changes", "std_parties", "customer_attribute_lineage"} <= set(applied)
     run_order = warehouse.read("identity_runs")["run_id"].to_list()
     logged_runs = in_duckdb["run_id"].unique(maintain_order=True).to_list()
     assert logged_runs == [run for run in run_order if run in set(logged_runs)]
