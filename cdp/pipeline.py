@@ -60,6 +60,7 @@ PUBLISHED_TABLES: tuple[str, ...] = (
     "customer_features",
     "customer_life_events",
     "segment_membership",
+    "segment_runs",
     "erased_customers",
 )
 

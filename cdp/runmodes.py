@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from cdp.identity import ClusteringPolicy, Decisions, IdentityState
     from cdp.incremental import PartyDelta
     from cdp.ingest.changes import TableChanges
+    from cdp.segments import SegmentDefinition
     from cdp.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -524,3 +525,94 @@ def build_feature_tables(
     if refreshed.full_rebuild:
         return FeatureRun(refreshed.result, FULL, "most customers were stale", refreshed.rebuilt_customers)
     return FeatureRun(refreshed.result, INCREMENTAL, "same as-of date", refreshed.rebuilt_customers)
+
+
+#: segment_runs: one row per run of the segments stage.
+SEGMENT_RUN_COLUMNS: Mapping[str, pl.DataType] = {
+    "run_id": pl.String(),
+    "run_time": pl.Datetime("us"),
+    "as_of": pl.Date(),
+    "mode": pl.String(),
+    "reason": pl.String(),
+    "definitions_version": pl.String(),
+    "customers": pl.Int64(),
+    "evaluated_customers": pl.Int64(),
+    "open_stays": pl.Int64(),
+    "seconds": pl.Float64(),
+}
+
+
+@dataclass(frozen=True)
+class SegmentRun:
+    """``segment_membership`` after this run, this run's current members, and the run log."""
+
+    history: pl.DataFrame
+    runs: pl.DataFrame
+
+
+def build_segment_tables(
+    *,
+    segments: Sequence[SegmentDefinition],
+    customers: pl.DataFrame,
+    features: pl.DataFrame,
+    as_of: dt.date,
+    warehouse: Warehouse,
+    run_id: str,
+    run_time: dt.datetime,
+    full_refresh: bool = False,
+) -> SegmentRun:
+    """Fold this run's membership into the history: evaluating only the customers whose 360 or
+    feature rows changed when the previous run used the same definitions and date, else everyone."""
+    from cdp.segments import evaluate_segments, update_membership_history
+    from cdp.segments.refresh import definitions_version, refresh_segment_membership
+
+    started = time.perf_counter()
+    version = definitions_version(segments)
+    previous_history = previous_table(warehouse, "segment_membership")
+    previous_runs = previous_table(warehouse, "segment_runs")
+    previous_customers = previous_table(warehouse, "customer_360")
+    previous_features = previous_table(warehouse, "customer_features")
+    reason = ""
+    if full_refresh:
+        reason = "--full-refresh"
+    elif previous_history is None or previous_runs is None or previous_runs.is_empty():
+        reason = "no previous segment run"
+    elif previous_runs["definitions_version"][-1] != version:
+        reason = "segment definitions changed"
+    elif previous_runs["as_of"][-1] != as_of:
+        reason = "the as-of date changed"
+    elif previous_customers is None or previous_features is None:
+        reason = "no previous customer 360 or features"
+    evaluated: int
+    if reason or previous_history is None or previous_customers is None or previous_features is None:
+        mode = FULL
+        current = evaluate_segments(segments, customers=customers, features=features, as_of=as_of)
+        history = update_membership_history(previous_history, current, run_id=run_id, as_of=as_of)
+        evaluated = customers.height
+    else:
+        refreshed = refresh_segment_membership(
+            previous_history,
+            segments=segments,
+            customers=customers,
+            features=features,
+            previous_customers=previous_customers,
+            previous_features=previous_features,
+            as_of=as_of,
+            run_id=run_id,
+        )
+        history, evaluated = refreshed.history, refreshed.evaluated_customers
+        mode, reason = (FULL, "most customers changed") if refreshed.full_rebuild else (INCREMENTAL, "")
+        reason = reason or "same definitions and as-of date"
+    row = {
+        "run_id": run_id,
+        "run_time": run_time,
+        "as_of": as_of,
+        "mode": mode,
+        "reason": reason,
+        "definitions_version": version,
+        "customers": customers.height,
+        "evaluated_customers": evaluated,
+        "open_stays": history.filter(pl.col("exited_on").is_null()).height,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return SegmentRun(history=history, runs=_appended(previous_runs, row, SEGMENT_RUN_COLUMNS))

@@ -49,12 +49,7 @@ def update_membership_history(
         if previous is None
         else conform(previous, MEMBERSHIP_COLUMNS)
     )
-    latest = history.select(pl.max_horizontal(pl.col("entered_on").max(), pl.col("exited_on").max())).item()
-    if latest is not None and as_of < latest:
-        raise ConfigError(
-            f"segment membership history already has changes on {latest}; cannot update it as of {as_of} "
-            "(run with a later --as-of, or rebuild the history)"
-        )
+    check_history_date(history, as_of)
     now = conform(current, CURRENT_MEMBERSHIP_COLUMNS).unique(KEY)
     is_open = pl.col("exited_on").is_null()
     closed = history.filter(~is_open)
@@ -69,9 +64,29 @@ def update_membership_history(
         entered_run_id=pl.lit(run_id),
         exited_run_id=pl.lit(None, dtype=pl.String),
     )
-    return pl.concat([conform(part, MEMBERSHIP_COLUMNS) for part in (closed, stayed, exited, entered)]).sort(
-        *KEY, "entered_on"
+    return sort_history(
+        pl.concat([conform(part, MEMBERSHIP_COLUMNS) for part in (closed, stayed, exited, entered)])
     )
+
+
+def sort_history(history: pl.DataFrame) -> pl.DataFrame:
+    """Stays in one fixed order: by key and entry date, then by every other column, so that stays
+    sharing a key and an entry date (runs on the same as-of date) never swap between runs."""
+    return history.sort(list(MEMBERSHIP_COLUMNS), nulls_last=True)
+
+
+def check_history_date(history: pl.DataFrame, as_of: dt.date) -> None:
+    """Refuse to fold a run into a history that already has changes after its date.
+
+    Raises:
+        ConfigError: ``as_of`` is earlier than a date already in the history.
+    """
+    latest = history.select(pl.max_horizontal(pl.col("entered_on").max(), pl.col("exited_on").max())).item()
+    if latest is not None and as_of < latest:
+        raise ConfigError(
+            f"segment membership history already has changes on {latest}; cannot update it as of {as_of} "
+            "(run with a later --as-of, or rebuild the history)"
+        )
 
 
 def current_members(history: pl.DataFrame, segment: str) -> pl.DataFrame:

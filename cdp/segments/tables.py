@@ -1,4 +1,4 @@
-"""Documentation of the table the segments stage publishes (for docs/data_dictionary.md)."""
+"""Documentation of the tables the segments stage publishes (for docs/data_dictionary.md)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,29 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             ),
             "entered_run_id": "Run that recorded the entry.",
             "exited_run_id": "Run that recorded the exit; null while a member.",
+        },
+        contains_pii=False,
+    ),
+    TableDoc(
+        name="segment_runs",
+        description=(
+            "One row per run of the segments stage: every customer evaluated (first run, changed "
+            "definitions or as-of date, or most customers changed), or only the customers whose "
+            "customer_360 or customer_features row changed since the previous run (equal to "
+            "evaluating everyone)."
+        ),
+        grain="One row per pipeline run (append-only).",
+        columns={
+            "run_id": "Pipeline run.",
+            "run_time": "When the run evaluated the segments (UTC).",
+            "as_of": "Evaluation date of the run.",
+            "mode": "full | incremental.",
+            "reason": "Why this mode.",
+            "definitions_version": "Digest of the segment definitions; a change evaluates everyone.",
+            "customers": "Customers in customer_360 this run.",
+            "evaluated_customers": "Customers whose rules were evaluated this run.",
+            "open_stays": "Current memberships (stays without an exit date) after the run.",
+            "seconds": "Wall time of the segments stage.",
         },
         contains_pii=False,
     ),

