@@ -2,6 +2,7 @@
 
 import datetime as dt
 import pickle
+import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -103,24 +104,40 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if obj is None:
             return
+        # An asset may stage a frame one run and changes the next (lineage: whole on a full build,
+        # changes on a daily run); what a previous run staged must never be read instead.
+        if isinstance(obj, TableChanges):
+            folder = self._path(context, ".changes")
+            obj.write(folder)
+            self._discard(context, ".parquet", ".pickle")
+            context.add_output_metadata(
+                {"upserts": obj.upserts.height, "deleted": obj.deleted.height, "full": obj.is_full}
+            )
+            return
+        # Changes are read first when staged, so they go before the new file is written.
+        self._discard(context, ".changes")
         if isinstance(obj, pl.DataFrame):
             path = self._path(context, ".parquet")
             path.parent.mkdir(parents=True, exist_ok=True)
             write_parquet_atomic(obj, path)
+            self._discard(context, ".pickle")
             context.add_output_metadata({"rows": obj.height, "staged_at": dg.MetadataValue.path(str(path))})
-            return
-        if isinstance(obj, TableChanges):
-            folder = self._path(context, ".changes")
-            obj.write(folder)
-            context.add_output_metadata(
-                {"upserts": obj.upserts.height, "deleted": obj.deleted.height, "full": obj.is_full}
-            )
             return
         path = self._path(context, ".pickle")
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".pickle.tmp")
         temporary.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
         temporary.replace(path)
+        self._discard(context, ".parquet")
+
+    def _discard(self, context: dg.OutputContext, *suffixes: str) -> None:
+        """Remove what an earlier run staged for this asset in another form."""
+        for suffix in suffixes:
+            stale = self._path(context, suffix)
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            else:
+                stale.unlink(missing_ok=True)
 
     def load_input(self, context: dg.InputContext) -> Any:
         # An input declared lazy (the publish step) streams the table instead of loading it.
