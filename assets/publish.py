@@ -1,7 +1,8 @@
 """The one atomic publish: every staged table of the run swaps into the warehouse together."""
 
+from pathlib import Path
+
 import dagster as dg
-import polars as pl
 
 from assets.resources import WarehouseResource
 from cdp.ingest.changes import TableChanges
@@ -13,11 +14,14 @@ GROUP = "publish"
 @dg.asset(
     group_name=GROUP,
     kinds={"duckdb", "parquet"},
-    # Lazy: tables stream to the warehouse; a table staged as changes arrives as its changes.
-    ins={name: dg.AssetIn(metadata={"lazy": True, "changes": True}) for name in PUBLISHED_TABLES},
+    # A table arrives as its staged Parquet file (linked into the snapshot, not rewritten) or,
+    # when staged as changes, as those changes; nothing is loaded into memory here.
+    ins={
+        name: dg.AssetIn(metadata={"lazy": True, "changes": True, "file": True}) for name in PUBLISHED_TABLES
+    },
 )
 def warehouse_snapshot(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, **tables: pl.LazyFrame | TableChanges
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, **tables: Path | TableChanges
 ) -> dg.MaterializeResult:
     """Publish every table of this run to DuckDB and Parquet in one atomic step."""
     report = publish_run(warehouse.warehouse(), tables, run_id=context.run_id)

@@ -92,7 +92,8 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
     last good upstream output.
 
     An input annotated ``TableChanges``, or declared with ``changes`` metadata (the publish step),
-    gets the changes; one declared ``lazy`` a lazy scan of the whole table; any other input the
+    gets the changes; one declared ``file`` the staged Parquet file's path (the publish links it
+    into the snapshot); one declared ``lazy`` a lazy scan of the whole table; any other input the
     whole table, loaded.
     """
 
@@ -151,6 +152,8 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
             return staged.scan() if lazy else staged.collect()
         parquet = self._path(context, ".parquet")
         if parquet.exists():
+            if metadata.get("file", False):
+                return parquet
             return pl.scan_parquet(parquet) if lazy else pl.read_parquet(parquet)
         # Only this IO manager writes these files, inside the run's own staging folder.
         return pickle.loads(self._path(context, ".pickle").read_bytes())  # noqa: S301

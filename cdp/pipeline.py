@@ -411,18 +411,19 @@ def quality_gate(
 
 def publish_run(
     warehouse: Warehouse,
-    tables: Mapping[str, pl.DataFrame | pl.LazyFrame | TableChanges],
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame | Path | TableChanges],
     *,
     run_id: str,
 ) -> dict[str, Any]:
     """Publish every table atomically and return row counts for the run's metadata.
 
-    A table given as changes to its published version reaches DuckDB as those changes.
+    A table given as changes to its published version reaches DuckDB as those changes; one given
+    as a staged Parquet file is linked into the snapshot as it is.
     """
     from cdp.ingest.changes import TableChanges
     from cdp.warehouse.publish import TableDelta
 
-    prepared: dict[str, pl.DataFrame | pl.LazyFrame | TableDelta] = {}
+    prepared: dict[str, pl.DataFrame | pl.LazyFrame | Path | TableDelta] = {}
     for name, table in tables.items():
         if isinstance(table, TableChanges):
             prepared[name] = (

@@ -142,7 +142,7 @@ class _State:
 
 def publish_tables(
     warehouse: Warehouse,
-    tables: Mapping[str, pl.DataFrame | pl.LazyFrame | TableDelta],
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame | Path | TableDelta],
     *,
     run_id: str,
     views: Mapping[str, str],
@@ -155,7 +155,9 @@ def publish_tables(
         tables: Table name -> frame. Names are plain identifiers, not starting with ``_cdp_`` or ``masked_``.
             A LazyFrame (a scan of a staged file) is streamed to the snapshot, and DuckDB loads every
             table from the snapshot's Parquet, so publishing never needs all tables in memory. A
-            :class:`TableDelta` is applied to DuckDB as its changes when DuckDB holds its base.
+            :class:`TableDelta` is applied to DuckDB as its changes when DuckDB holds its base. A
+            Path is a Parquet file written by :func:`~cdp.warehouse.files.write_parquet_atomic`
+            (a staged table): it is hard-linked into the snapshot as it is, never rewritten.
         run_id: The publishing run; letters, digits, ``.``, ``_`` and ``-``.
         views: View name -> SELECT text (trusted code, not user input), created after the tables.
         replace_all: Drop every table and view not in this publish, instead of keeping them.
@@ -183,7 +185,12 @@ def publish_tables(
             for table in sorted(tables):
                 path = folder / f"{table}.parquet"
                 incoming = tables[table]
-                write_parquet_atomic(incoming.table if isinstance(incoming, TableDelta) else incoming, path)
+                if isinstance(incoming, Path):
+                    link_or_copy(incoming, path)
+                else:
+                    write_parquet_atomic(
+                        incoming.table if isinstance(incoming, TableDelta) else incoming, path
+                    )
                 rows[table] = pl.scan_parquet(path).select(pl.len()).collect().item()
                 fault_point("parquet")
             carried_rows = _carry(warehouse, carried, folder, source=previous if trusted else None)
@@ -265,7 +272,7 @@ def _published_file(root: Path, state: _State, table: str) -> Path | None:
 
 
 def _duckdb_load(
-    frame: pl.DataFrame | pl.LazyFrame | TableDelta, snapshot_file: Path, *, published: Path | None
+    frame: pl.DataFrame | pl.LazyFrame | Path | TableDelta, snapshot_file: Path, *, published: Path | None
 ) -> pl.DataFrame | Path | DeltaLoad:
     """How DuckDB takes one table: from memory, from the new snapshot file, or as a delta."""
     if isinstance(frame, pl.DataFrame):
@@ -281,7 +288,10 @@ def _duckdb_load(
 
 
 def _check_request(
-    tables: Mapping[str, pl.DataFrame | pl.LazyFrame | TableDelta], *, run_id: str, views: Mapping[str, str]
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame | Path | TableDelta],
+    *,
+    run_id: str,
+    views: Mapping[str, str],
 ) -> None:
     if not _RUN_ID.fullmatch(run_id):
         raise CdpError(f"run id {run_id!r} must be 1-128 letters, digits, '.', '_' or '-'")
@@ -292,11 +302,13 @@ def _check_request(
                 f"{name!r}: names starting with {INTERNAL_PREFIX!r} or {MASKED_PREFIX!r} are reserved"
             )
     for name, frame in tables.items():
-        if not isinstance(frame, (pl.DataFrame, pl.LazyFrame, TableDelta)):
+        if not isinstance(frame, (pl.DataFrame, pl.LazyFrame, Path, TableDelta)):
             raise CdpError(
-                f"table {name!r} must be a polars DataFrame, LazyFrame or TableDelta, "
+                f"table {name!r} must be a polars DataFrame, LazyFrame, Parquet file or TableDelta, "
                 f"not {type(frame).__name__}"
             )
+        if isinstance(frame, Path) and not frame.is_file():
+            raise CdpError(f"table {name!r}: Parquet file {frame} does not exist")
     if clash := sorted(set(tables) & set(views)):
         raise CdpError(f"names used for both a table and a view: {', '.join(clash)}")
 

@@ -209,7 +209,7 @@ class Warehouse:
 
     def publish(
         self,
-        tables: Mapping[str, pl.DataFrame | pl.LazyFrame | TableDelta],
+        tables: Mapping[str, pl.DataFrame | pl.LazyFrame | Path | TableDelta],
         *,
         run_id: str,
         views: Mapping[str, str] | None = None,
