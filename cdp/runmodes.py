@@ -601,8 +601,10 @@ def build_segment_tables(
             run_id=run_id,
         )
         history, evaluated = refreshed.history, refreshed.evaluated_customers
-        mode, reason = (FULL, "most customers changed") if refreshed.full_rebuild else (INCREMENTAL, "")
-        reason = reason or "same definitions and as-of date"
+        if refreshed.full_rebuild:
+            mode, reason = FULL, "most customers changed"
+        else:
+            mode, reason = INCREMENTAL, "same definitions and as-of date"
     row = {
         "run_id": run_id,
         "run_time": run_time,
