@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cdp.schemas.canonical import conform
-from cdp.segments.columns import CUSTOMER_360_COLUMNS, MEMBERSHIP_COLUMNS
+from cdp.segments.columns import MEMBERSHIP_COLUMNS
 from cdp.segments.definitions import SegmentDefinition
 from cdp.segments.evaluate import evaluate_segments
 from cdp.segments.membership import check_history_date, sort_history, update_membership_history
@@ -87,10 +87,10 @@ def refresh_segment_membership(
         max_fraction: above this share of changed customers, evaluate everyone.
     """
     check_history_date(previous_history, as_of)
-    columns_360 = [name for name in CUSTOMER_360_COLUMNS if name in customers.columns]
+    # Every 360 column, not only those rules may name today: a superset only evaluates a few more.
     stale = pl.concat(
         [
-            changed_customers(previous_customers, customers, columns=columns_360),
+            changed_customers(previous_customers, customers, columns=customers.columns),
             changed_customers(previous_features, features, columns=features.columns),
         ]
     ).unique()
