@@ -443,6 +443,21 @@ def build_customer_tables(
     return Customer360Run(tables=tables, runs=runs, changes=changes, replaced_customer_ids=replaced)
 
 
+def _feature_reuse_problem(
+    features: pl.DataFrame | None, life_events: pl.DataFrame | None, *, as_of: dt.date
+) -> str:
+    """Why the published feature tables cannot be refreshed in place ('' when they can)."""
+    from cdp.features import FEATURE_COLUMNS, LIFE_EVENT_COLUMNS
+
+    if features is None or life_events is None:
+        return "no previous features"
+    if features.columns != list(FEATURE_COLUMNS) or life_events.columns != list(LIFE_EVENT_COLUMNS):
+        return "the feature columns changed"
+    if features.height and features["as_of"].unique().to_list() != [as_of]:
+        return "the as-of date changed"
+    return ""
+
+
 @dataclass(frozen=True)
 class FeatureRun:
     """The feature tables of this run and how they were built (for the run's metadata)."""
@@ -473,7 +488,7 @@ def build_feature_tables(
     change only if its 360 row was rebuilt or removed (``customer_360_affected``) or the
     transactions of an account it holds changed.
     """
-    from cdp.features import FEATURE_COLUMNS, LIFE_EVENT_COLUMNS, FeatureResult, build_customer_features
+    from cdp.features import FeatureResult, build_customer_features
     from cdp.features.refresh import holders_of_accounts, refresh_customer_features
 
     inputs = {
@@ -485,19 +500,17 @@ def build_feature_tables(
         "clusters": clusters,
         "customers": customers,
     }
-    previous_features = previous_table(warehouse, "customer_features")
-    previous_events = previous_table(warehouse, "customer_life_events")
     reason = ""
-    if previous_features is None or previous_events is None:
+    previous_features = previous_events = None
+    # Checked before the previous tables are read: a full run never needs them.
+    if not (warehouse.exists("customer_features") and warehouse.exists("customer_life_events")):
         reason = "no previous features"
-    elif previous_features.columns != list(FEATURE_COLUMNS) or previous_events.columns != list(
-        LIFE_EVENT_COLUMNS
-    ):
-        reason = "the feature columns changed"
-    elif previous_features.height and previous_features["as_of"].unique().to_list() != [as_of]:
-        reason = "the as-of date changed"
     elif any(table.is_full for table in (transactions, accounts, account_holders, events, parties)):
         reason = "the standardized tables were rebuilt in full"
+    else:
+        previous_features = previous_table(warehouse, "customer_features")
+        previous_events = previous_table(warehouse, "customer_life_events")
+        reason = _feature_reuse_problem(previous_features, previous_events, as_of=as_of)
     if reason or previous_features is None or previous_events is None:
         result = build_customer_features(**inputs, as_of=as_of)
         return FeatureRun(result, FULL, reason, result.features.height)
@@ -570,8 +583,6 @@ def build_segment_tables(
     version = definitions_version(segments)
     previous_history = previous_table(warehouse, "segment_membership")
     previous_runs = previous_table(warehouse, "segment_runs")
-    previous_customers = previous_table(warehouse, "customer_360")
-    previous_features = previous_table(warehouse, "customer_features")
     reason = ""
     if full_refresh:
         reason = "--full-refresh"
@@ -581,7 +592,10 @@ def build_segment_tables(
         reason = "segment definitions changed"
     elif previous_runs["as_of"][-1] != as_of:
         reason = "the as-of date changed"
-    elif previous_customers is None or previous_features is None:
+    # Read only when they can be used: a full evaluation compares no rows.
+    previous_customers = None if reason else previous_table(warehouse, "customer_360")
+    previous_features = None if reason else previous_table(warehouse, "customer_features")
+    if not reason and (previous_customers is None or previous_features is None):
         reason = "no previous customer 360 or features"
     evaluated: int
     if reason or previous_history is None or previous_customers is None or previous_features is None:
