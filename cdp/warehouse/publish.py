@@ -83,6 +83,8 @@ class PublishReport:
         views: Views created from the ``views`` argument.
         masked_views: Masked views (re)created, one per table in the warehouse.
         applied_as_changes: Tables DuckDB took as their changes (delete + insert), not reloaded.
+        compacted: Tables handed over as changes but reloaded whole, because the rows earlier
+            changes deleted had grown past ``RELOAD_AFTER_DELETED_SHARE`` of the table.
         seconds: Wall time of the publish.
     """
 
@@ -95,6 +97,7 @@ class PublishReport:
     views: tuple[str, ...] = ()
     masked_views: tuple[str, ...] = field(default=())
     applied_as_changes: tuple[str, ...] = ()
+    compacted: tuple[str, ...] = ()
     seconds: float = 0.0
 
     def as_metadata(self) -> dict[str, Any]:
@@ -106,6 +109,7 @@ class PublishReport:
             "carried": ", ".join(self.carried),
             "dropped": ", ".join(self.dropped),
             "applied_as_changes": ", ".join(self.applied_as_changes),
+            "compacted": ", ".join(self.compacted),
             **{f"rows/{name}": rows for name, rows in sorted(self.rows.items())},
         }
 
@@ -195,7 +199,7 @@ def publish_tables(
                 fault_point("parquet")
             carried_rows = _carry(warehouse, carried, folder, source=previous if trusted else None)
             write_manifest(folder, Manifest(run_id=run_id, seq=seq, rows={**rows, **carried_rows}))
-            masked, applied = commit_publish(
+            masked, applied, compacted = commit_publish(
                 warehouse,
                 {
                     table: _duckdb_load(
@@ -230,6 +234,7 @@ def publish_tables(
         views=tuple(sorted(views)),
         masked_views=masked,
         applied_as_changes=applied,
+        compacted=compacted,
         seconds=time.perf_counter() - started,
     )
     log.info(

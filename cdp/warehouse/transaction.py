@@ -27,6 +27,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Per table: rows at its last whole load and rows deleted by the changes applied since.
+TABLE_LOADS = "_cdp_table_loads"
+#: A table taken as changes is reloaded whole once the rows those changes deleted would pass this
+#: share of its rows. With DuckDB's vacuum off (see ``commit_publish``) deleted rows keep their
+#: space until the table is reloaded, so this bounds the dead space of a daily-loaded table.
+RELOAD_AFTER_DELETED_SHARE = 0.2
+#: ... and past this many rows: below it the dead space is too small to be worth a reload.
+RELOAD_AFTER_DELETED_ROWS = 100_000
+
 
 @dataclass(frozen=True)
 class DeltaLoad:
@@ -55,23 +64,27 @@ def commit_publish(
     dropped: tuple[str, ...],
     rows: Mapping[str, int],
     replace_all: bool,
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Swap ``tables`` (and views, masked views, the publish-log row) into DuckDB in one transaction.
 
     ``tables`` maps each table to its frame, or to its Parquet file in the new snapshot (a table
     published from a LazyFrame): DuckDB then reads the file, so the table never sits in memory whole.
     A :class:`DeltaLoad` deletes the replaced keys and inserts the upserts instead; when the table's
     columns differ from the new file's, or the row count afterwards does not match it, the table
-    is reloaded from the file in the same transaction.
+    is reloaded from the file in the same transaction. So is a table whose changes would bring the
+    rows deleted since it was last loaded whole past ``RELOAD_AFTER_DELETED_SHARE`` of it (and
+    ``RELOAD_AFTER_DELETED_ROWS``): the reload reclaims their space.
 
     On any error the transaction rolls back and DuckDB keeps the previous version of everything.
     The CHECKPOINT after COMMIT folds the WAL into the file; its failure does not undo the publish.
 
     Returns:
-        The masked views now in the warehouse, and the tables applied as changes.
+        The masked views now in the warehouse, the tables applied as changes, and the tables
+        reloaded whole to reclaim the space of the rows earlier changes deleted.
     """
     connection = warehouse.connect(read_only=False)
     applied: list[str] = []
+    compacted: list[str] = []
     try:
         # DuckDB's checkpoint vacuum merges the row groups that parallel loads leave part-filled:
         # at a million customers it cost 8-14 s on the publish's checkpoint and again on the next
@@ -83,16 +96,26 @@ def commit_publish(
             f"CREATE TABLE IF NOT EXISTS main.{PUBLISH_LOG} "
             "(seq BIGINT, run_id VARCHAR, published_at TIMESTAMP, snapshot VARCHAR, table_rows VARCHAR)"
         )
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS main.{TABLE_LOADS} "
+            "(table_name VARCHAR, loaded_rows BIGINT, deleted_rows BIGINT)"
+        )
         existing_views = set(_view_names(connection))
         for name in sorted(tables):
             if name in existing_views:
                 connection.execute(f"DROP VIEW main.{quote(name)}")
             incoming = tables[name]
             if isinstance(incoming, DeltaLoad):
-                if _apply_delta(connection, name, incoming, expected_rows=rows[name]):
-                    applied.append(name)
-                    fault_point("duckdb")
-                    continue
+                deleted_before = _deleted_since_load(connection, name)
+                if _worth_reloading(deleted_before + incoming.replaced_keys.height, rows=rows[name]):
+                    compacted.append(name)
+                else:
+                    deleted = _apply_delta(connection, name, incoming, expected_rows=rows[name])
+                    if deleted is not None:
+                        _record_load(connection, name, deleted_rows=deleted_before + deleted)
+                        applied.append(name)
+                        fault_point("duckdb")
+                        continue
                 incoming = incoming.snapshot_file
             if isinstance(incoming, pl.DataFrame):
                 connection.register("_cdp_incoming", incoming)
@@ -106,9 +129,11 @@ def commit_publish(
                 connection.execute(
                     f"CREATE OR REPLACE TABLE main.{quote(name)} AS SELECT * FROM read_parquet('{source}')"
                 )
+            _record_load(connection, name, deleted_rows=0, loaded_rows=rows.get(name))
             fault_point("duckdb")
         for name in dropped:
             connection.execute(f"DROP TABLE main.{quote(name)}")
+            connection.execute(f"DELETE FROM main.{TABLE_LOADS} WHERE table_name = ?", [name])
         if replace_all:
             for name in existing_views - set(views):
                 connection.execute(f"DROP VIEW IF EXISTS main.{quote(name)}")
@@ -137,24 +162,51 @@ def commit_publish(
         log.warning("checkpoint after publish failed (the publish is committed): %s", type(error).__name__)
     finally:
         connection.close()
-    return masked, tuple(applied)
+    return masked, tuple(applied), tuple(compacted)
+
+
+def _worth_reloading(deleted_rows: int, *, rows: int) -> bool:
+    return deleted_rows > max(RELOAD_AFTER_DELETED_SHARE * rows, RELOAD_AFTER_DELETED_ROWS)
+
+
+def _deleted_since_load(connection: duckdb.DuckDBPyConnection, name: str) -> int:
+    row = connection.execute(
+        f"SELECT deleted_rows FROM main.{TABLE_LOADS} WHERE table_name = ?", [name]
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _record_load(
+    connection: duckdb.DuckDBPyConnection, name: str, *, deleted_rows: int, loaded_rows: int | None = None
+) -> None:
+    """Remember the rows deleted from ``name`` since its last whole load (``loaded_rows`` given:
+    it was just loaded whole)."""
+    previous = connection.execute(
+        f"SELECT loaded_rows FROM main.{TABLE_LOADS} WHERE table_name = ?", [name]
+    ).fetchone()
+    connection.execute(f"DELETE FROM main.{TABLE_LOADS} WHERE table_name = ?", [name])
+    loaded = loaded_rows if loaded_rows is not None else (previous[0] if previous else None)
+    connection.execute(f"INSERT INTO main.{TABLE_LOADS} VALUES (?, ?, ?)", [name, loaded, deleted_rows])
 
 
 def _apply_delta(
     connection: duckdb.DuckDBPyConnection, name: str, delta: DeltaLoad, *, expected_rows: int
-) -> bool:
-    """Delete the replaced keys and insert the upserts; False (nothing kept) when it does not fit."""
+) -> int | None:
+    """Delete the replaced keys and insert the upserts: the rows deleted, or None when the changes
+    do not fit (the caller then reloads the table, which replaces what was applied)."""
     source = str(delta.snapshot_file).replace("'", "''")
     wanted = connection.execute(f"DESCRIBE SELECT * FROM read_parquet('{source}')").fetchall()
     if [(row[0], row[1]) for row in wanted] != table_columns(connection, name):
         log.info("publish %s: columns changed, reloading the whole table", name)
-        return False
+        return None
     table = f"main.{quote(name)}"
     keys = delta.replaced_keys.columns
+    deleted = 0
     if delta.replaced_keys.height:
         connection.register("_cdp_replaced", delta.replaced_keys)
         matches = " AND ".join(f"t.{quote(key)} IS NOT DISTINCT FROM r.{quote(key)}" for key in keys)
-        connection.execute(f"DELETE FROM {table} AS t USING _cdp_replaced AS r WHERE {matches}")
+        result = connection.execute(f"DELETE FROM {table} AS t USING _cdp_replaced AS r WHERE {matches}")
+        deleted = int((result.fetchone() or (0,))[0])
         connection.unregister("_cdp_replaced")
     if delta.upserts.height:
         connection.register("_cdp_upserts", delta.upserts)
@@ -168,8 +220,8 @@ def _apply_delta(
             count,
             expected_rows,
         )
-        return False
-    return True
+        return None
+    return deleted
 
 
 def _refresh_masked_views(connection: duckdb.DuckDBPyConnection) -> tuple[str, ...]:

@@ -10,8 +10,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cdp.errors import CdpError
-from cdp.warehouse import TableDelta, Warehouse, write_parquet_atomic
+from cdp.warehouse import TableDelta, Warehouse, transaction, write_parquet_atomic
 from cdp.warehouse.faults import FAULT_ENV, InjectedFault
+from cdp.warehouse.transaction import TABLE_LOADS
 
 KEYS = ["source", "record_id"]
 YESTERDAY = pl.DataFrame(
@@ -110,3 +111,42 @@ def test_a_missing_staged_file_is_refused_before_anything_changes(tmp_path: Path
     with pytest.raises(CdpError, match="does not exist"):
         warehouse.publish({"parties": tmp_path / "nope.parquet"}, run_id="r2")
     assert_frame_equal(warehouse.read("parties"), YESTERDAY)
+
+
+def _deleted_since_load(warehouse: Warehouse, name: str) -> int:
+    with warehouse.connect() as connection:
+        row = connection.execute(
+            f"SELECT deleted_rows FROM {TABLE_LOADS} WHERE table_name = ?", [name]
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_table_whose_changes_deleted_too_many_rows_is_reloaded_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted rows keep their space in DuckDB (vacuum is off), so they are counted, and once they
+    would pass the threshold the changes are not applied: the table is reloaded from the snapshot."""
+    monkeypatch.setattr(transaction, "RELOAD_AFTER_DELETED_ROWS", 0)
+    bank = pl.DataFrame(
+        {"source": ["core"] * 30, "record_id": [f"{i:02d}" for i in range(30)], "name": ["x"] * 30}
+    )
+    warehouse = Warehouse(tmp_path / "wh")
+    warehouse.publish({"parties": bank}, run_id="r0")
+    seen: list[tuple[tuple[str, ...], tuple[str, ...], int]] = []
+    for day in range(1, 4):
+        # Each day one record is renamed and one removed: two more deleted rows of about 30.
+        base = _published(warehouse, "parties")
+        current = pl.read_parquet(base)
+        renamed = current.head(1).with_columns(name=pl.lit(f"day{day}"))
+        removed = current.slice(1, 1).select(KEYS)
+        replaced = pl.concat([renamed.select(KEYS), removed])
+        whole = pl.concat([current.join(replaced, on=KEYS, how="anti"), renamed]).sort(KEYS)
+        report = warehouse.publish(
+            {"parties": TableDelta(whole.lazy(), renamed, replaced, base)}, run_id=f"r{day}"
+        )
+        assert_frame_equal(warehouse.read("parties").sort(KEYS), whole)
+        seen.append((report.applied_as_changes, report.compacted, _deleted_since_load(warehouse, "parties")))
+
+    # 2 then 4 deleted rows stay under 20% of 29 and 28 rows; 6 of 27 would not: reloaded, count reset.
+    assert seen == [(("parties",), (), 2), (("parties",), (), 4), ((), ("parties",), 0)]
