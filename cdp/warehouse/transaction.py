@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Per table: rows at its last whole load and rows deleted by the changes applied since.
+#: Per table: the rows deleted by the changes applied since it was last loaded whole.
 TABLE_LOADS = "_cdp_table_loads"
 #: A table taken as changes is reloaded whole once the rows those changes deleted would pass this
 #: share of its rows. With DuckDB's vacuum off (see ``commit_publish``) deleted rows keep their
@@ -97,8 +97,7 @@ def commit_publish(
             "(seq BIGINT, run_id VARCHAR, published_at TIMESTAMP, snapshot VARCHAR, table_rows VARCHAR)"
         )
         connection.execute(
-            f"CREATE TABLE IF NOT EXISTS main.{TABLE_LOADS} "
-            "(table_name VARCHAR, loaded_rows BIGINT, deleted_rows BIGINT)"
+            f"CREATE TABLE IF NOT EXISTS main.{TABLE_LOADS} (table_name VARCHAR, deleted_rows BIGINT)"
         )
         existing_views = set(_view_names(connection))
         for name in sorted(tables):
@@ -112,7 +111,7 @@ def commit_publish(
                 else:
                     deleted = _apply_delta(connection, name, incoming, expected_rows=rows[name])
                     if deleted is not None:
-                        _record_load(connection, name, deleted_rows=deleted_before + deleted)
+                        _record_deleted(connection, name, deleted_before + deleted)
                         applied.append(name)
                         fault_point("duckdb")
                         continue
@@ -129,7 +128,7 @@ def commit_publish(
                 connection.execute(
                     f"CREATE OR REPLACE TABLE main.{quote(name)} AS SELECT * FROM read_parquet('{source}')"
                 )
-            _record_load(connection, name, deleted_rows=0, loaded_rows=rows.get(name))
+            _record_deleted(connection, name, 0)
             fault_point("duckdb")
         for name in dropped:
             connection.execute(f"DROP TABLE main.{quote(name)}")
@@ -176,17 +175,9 @@ def _deleted_since_load(connection: duckdb.DuckDBPyConnection, name: str) -> int
     return int(row[0]) if row else 0
 
 
-def _record_load(
-    connection: duckdb.DuckDBPyConnection, name: str, *, deleted_rows: int, loaded_rows: int | None = None
-) -> None:
-    """Remember the rows deleted from ``name`` since its last whole load (``loaded_rows`` given:
-    it was just loaded whole)."""
-    previous = connection.execute(
-        f"SELECT loaded_rows FROM main.{TABLE_LOADS} WHERE table_name = ?", [name]
-    ).fetchone()
+def _record_deleted(connection: duckdb.DuckDBPyConnection, name: str, deleted_rows: int) -> None:
     connection.execute(f"DELETE FROM main.{TABLE_LOADS} WHERE table_name = ?", [name])
-    loaded = loaded_rows if loaded_rows is not None else (previous[0] if previous else None)
-    connection.execute(f"INSERT INTO main.{TABLE_LOADS} VALUES (?, ?, ?)", [name, loaded, deleted_rows])
+    connection.execute(f"INSERT INTO main.{TABLE_LOADS} VALUES (?, ?)", [name, deleted_rows])
 
 
 def _apply_delta(
