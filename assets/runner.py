@@ -1,11 +1,9 @@
 """Run the whole asset graph in-process for ``cdp run``, with live progress and friendly errors."""
 
-import gc
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,29 +64,6 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-#: Allocations between young-generation collections, and young (then middle) collections between
-#: older ones; CPython's default is (700, 10, 10).
-_GC_THRESHOLDS = (100_000, 20, 20)
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Collect cyclic garbage less often while the graph runs.
-
-    A run allocates tens of millions of short-lived Python objects (Dagster's events, Splink's SQL
-    parsing, the Great Expectations import) beside millions of long-lived ones, and at CPython's
-    default thresholds the collector keeps rescanning the long-lived heap while holding the GIL:
-    a daily run at a million records spent 2-3 s of identity resolution in it (11.5-13.5 s ->
-    9.7-10.7 s with this, whole run 53-55 s -> 47-49 s). Garbage cycles are still collected.
-    """
-    previous = gc.get_threshold()
-    gc.set_threshold(*_GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
-
-
 def run_pipeline(
     *,
     config_path: Path,
@@ -112,7 +87,7 @@ def run_pipeline(
     job = defs.resolve_job_def("cdp_pipeline")
     if selection:
         job = job.get_subset(asset_selection={dg.AssetKey(name) for name in selection})
-    with dg.DagsterInstance.get() as instance, _fewer_collections():
+    with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, run_config={"loggers": {"cdp_progress": {}}}
         )

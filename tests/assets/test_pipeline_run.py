@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
@@ -13,7 +12,6 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from assets import customer_360 as customer_360_assets
-from assets import runner
 from assets.resources import RunOptions
 from assets.runner import PipelineRun, run_pipeline
 from cdp.pipeline import PUBLISHED_TABLES
@@ -272,21 +270,3 @@ def test_features_do_not_depend_on_row_order_or_thread_scheduling(
     for seed in (1, 2):
         assert_frame_equal(features(seed), reference)
     assert_frame_equal(features(None), reference)
-
-
-def test_the_run_collects_garbage_less_often_and_restores_the_collector(
-    tmp_path: Path, dagster_home: Path
-) -> None:
-    thresholds_in_steps: list[tuple[int, int, int]] = []
-    before = gc.get_threshold()
-    run = run_pipeline(
-        config_path=SAMPLE / "sources.yaml",
-        warehouse_dir=tmp_path / "warehouse",
-        options=RunOptions(as_of=AS_OF),
-        selection=["erased_customers"],
-        on_progress=lambda _step, _event: thresholds_in_steps.append(gc.get_threshold()),
-    )
-    assert run.success, run.error
-    assert runner._GC_THRESHOLDS[0] > before[0]
-    assert thresholds_in_steps and set(thresholds_in_steps) == {runner._GC_THRESHOLDS}
-    assert gc.get_threshold() == before
