@@ -29,6 +29,7 @@ from cdp.pipeline import (
     stable_identity,
 )
 from cdp.schemas.canonical import conform
+from cdp.version import code_version
 
 if TYPE_CHECKING:
     from cdp.customer360 import Customer360Result, SurvivorshipRules
@@ -52,6 +53,7 @@ IDENTITY_RUN_COLUMNS: Mapping[str, pl.DataType] = {
     "mode": pl.String(),
     "reason": pl.String(),
     "model_version": pl.String(),
+    "code_version": pl.String(),
     "threshold": pl.Float64(),
     "max_cluster_size": pl.Int64(),
     "records": pl.Int64(),
@@ -73,6 +75,7 @@ CUSTOMER_360_RUN_COLUMNS: Mapping[str, pl.DataType] = {
     "mode": pl.String(),
     "reason": pl.String(),
     "rules_version": pl.String(),
+    "code_version": pl.String(),
     "customers": pl.Int64(),
     "rebuilt_customers": pl.Int64(),
     "seconds": pl.Float64(),
@@ -122,6 +125,16 @@ def _table_or_empty(warehouse: Warehouse, name: str, *, like: pl.DataFrame) -> p
     return like.clear() if previous is None else previous
 
 
+def _code_change(last_run: Mapping[str, object]) -> str | None:
+    """Why the previous run's tables cannot be reused: other cdp code built them (None: same code).
+
+    A log from before code versions were recorded has none, which counts as other code."""
+    previous = last_run.get("code_version")
+    if previous == code_version():
+        return None
+    return f"cdp code changed ({previous or 'unrecorded'} -> {code_version()})"
+
+
 def _identity_mode(
     warehouse: Warehouse, *, model: ModelVersion, policy: ClusteringPolicy, full_refresh: bool
 ) -> tuple[str, str]:
@@ -133,6 +146,8 @@ def _identity_mode(
     if not all(warehouse.exists(name) for name in ("std_parties", "identity_edges")):
         return FULL, "previous run published no parties or edges"
     last = runs.row(-1, named=True)
+    if (changed := _code_change(last)) is not None:
+        return FULL, changed
     if last["model_version"] != model.version:
         return FULL, f"linkage model changed ({last['model_version']} -> {model.version})"
     if last["threshold"] != policy.threshold or last["max_cluster_size"] != policy.max_cluster_size:
@@ -219,6 +234,7 @@ def resolve_identities(
         "mode": mode,
         "reason": reason,
         "model_version": model.version,
+        "code_version": code_version(),
         "threshold": policy.threshold,
         "max_cluster_size": policy.max_cluster_size,
         "records": all_parties.height,
@@ -359,6 +375,8 @@ def build_customer_tables(
             reason = "no previous customer 360 run"
         elif previous_runs["rules_version"][-1] != version:
             reason = "survivorship rules changed"
+        elif (changed := _code_change(previous_runs.row(-1, named=True))) is not None:
+            reason = changed
         else:
             mode, reason = INCREMENTAL, "identity resolved incrementally"
     rebuilt: int
@@ -435,6 +453,7 @@ def build_customer_tables(
         "mode": mode,
         "reason": reason,
         "rules_version": version,
+        "code_version": code_version(),
         "customers": tables.customer_360.height,
         "rebuilt_customers": rebuilt,
         "seconds": round(time.perf_counter() - started, 3),
@@ -548,6 +567,7 @@ SEGMENT_RUN_COLUMNS: Mapping[str, pl.DataType] = {
     "mode": pl.String(),
     "reason": pl.String(),
     "definitions_version": pl.String(),
+    "code_version": pl.String(),
     "customers": pl.Int64(),
     "evaluated_customers": pl.Int64(),
     "open_stays": pl.Int64(),
@@ -590,6 +610,8 @@ def build_segment_tables(
         reason = "no previous segment run"
     elif previous_runs["definitions_version"][-1] != version:
         reason = "segment definitions changed"
+    elif (changed := _code_change(previous_runs.row(-1, named=True))) is not None:
+        reason = changed
     elif previous_runs["as_of"][-1] != as_of:
         reason = "the as-of date changed"
     # Read only when they can be used: a full evaluation compares no rows.
@@ -626,6 +648,7 @@ def build_segment_tables(
         "mode": mode,
         "reason": reason,
         "definitions_version": version,
+        "code_version": code_version(),
         "customers": customers.height,
         "evaluated_customers": evaluated,
         "open_stays": history.filter(pl.col("exited_on").is_null()).height,

@@ -43,6 +43,7 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "mode": "full | incremental.",
             "reason": "Why this mode.",
             "definitions_version": "Digest of the segment definitions; a change evaluates everyone.",
+            "code_version": "Digest of the cdp code that ran; a change evaluates everyone.",
             "customers": "Customers in customer_360 this run.",
             "evaluated_customers": "Customers whose rules were evaluated this run.",
             "open_stays": "Current memberships (stays without an exit date) after the run.",

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 
 from assets.resources import RunOptions
 from assets.runner import run_pipeline
+from cdp import runmodes
 from cdp.synth import generate_bank
 from cdp.warehouse import Warehouse
 
@@ -54,6 +55,12 @@ def two_days(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             options=RunOptions(as_of=AS_OF, full_refresh=True),
         )
         assert full.success, full.error
+        # The same extracts again, as if cdp had been upgraded in between.
+        patch.setattr(runmodes, "code_version", lambda: "upgraded0000")
+        upgraded = run_pipeline(
+            config_path=bank / "sources.yaml", warehouse_dir=warehouse, options=RunOptions(as_of=AS_OF)
+        )
+        assert upgraded.success, upgraded.error
     return {"warehouse": Warehouse(warehouse), "day_two": day_two, "day_two_features": day_two_features}
 
 
@@ -75,7 +82,7 @@ def test_the_second_day_refreshes_only_the_touched_customers(two_days: dict[str,
 def test_the_refreshed_features_and_segments_equal_a_full_refresh(two_days: dict[str, object]) -> None:
     warehouse, day_two = two_days["warehouse"], two_days["day_two"]
     assert isinstance(warehouse, Warehouse) and isinstance(day_two, dict)
-    last_segment_run = warehouse.read("segment_runs").row(-1, named=True)
+    last_segment_run = warehouse.read("segment_runs").row(-2, named=True)
     assert last_segment_run["mode"] == "full"
     # Same customers and IDs (the full refresh keeps them by overlap), so the same rows.
     assert_frame_equal(
@@ -93,3 +100,21 @@ def test_the_refreshed_features_and_segments_equal_a_full_refresh(two_days: dict
     )["customer_id"]
     assert created.len() > 0
     assert day_two["segment_membership"]["customer_id"].is_in(created.implode()).any()
+
+
+def test_a_run_after_an_upgrade_rebuilds_every_stage_and_keeps_the_ids(two_days: dict[str, object]) -> None:
+    """Tables a different cdp built are not spliced into: each stage runs in full and says why."""
+    warehouse = two_days["warehouse"]
+    assert isinstance(warehouse, Warehouse)
+    logs = {name: warehouse.read(name) for name in ("identity_runs", "customer_360_runs", "segment_runs")}
+    for name, log in logs.items():
+        before, after = log.row(-2, named=True), log.row(-1, named=True)
+        assert before["code_version"] != "upgraded0000" and after["code_version"] == "upgraded0000", name
+        assert after["mode"] == "full", name
+    assert (
+        logs["identity_runs"]["reason"][-1]
+        == f"cdp code changed ({logs['identity_runs']['code_version'][-2]} -> upgraded0000)"
+    )
+    assert logs["segment_runs"]["reason"][-1].startswith("cdp code changed")
+    # Nothing else changed: a full rebuild on the same extracts keeps every ID and logs no event.
+    assert logs["identity_runs"]["identity_events"][-1] == 0
