@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-10-31"
 #: Steps up to and including the customer 360 (the issue's "end to end through customer_360").
@@ -92,6 +94,21 @@ def _identity_log(warehouse: Path) -> list[dict[str, Any]]:
     return Warehouse(warehouse).read("identity_runs").select(columns).to_dicts()
 
 
+def _equivalence(daily_clusters: pl.DataFrame, warehouse: Path, truth_csv: Path) -> dict[str, float]:
+    """B-cubed F1 of the daily path's clusters against the full refresh's, and of both against truth."""
+    from cdp.resolve.evaluate import evaluate_clusters
+
+    full_clusters = pl.read_parquet(warehouse / "parquet" / "identity_clusters.parquet")
+    truth = pl.read_csv(truth_csv, infer_schema=False)
+    return {
+        "bcubed_f1_daily_vs_full": round(
+            evaluate_clusters(daily_clusters, full_clusters.rename({"customer_id": "entity_id"})).bcubed_f1, 6
+        ),
+        "daily_vs_truth_bcubed_f1": round(evaluate_clusters(daily_clusters, truth).bcubed_f1, 6),
+        "full_vs_truth_bcubed_f1": round(evaluate_clusters(full_clusters, truth).bcubed_f1, 6),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -150,9 +167,11 @@ def main() -> None:
         results["incremental_runs"].append(run)
         print(json.dumps({"incremental": run}), flush=True)
     results["incremental"] = results["incremental_runs"][-1]
+    daily_clusters = pl.read_parquet(warehouse / "parquet" / "identity_clusters.parquet")
     results["full_refresh"] = _run(bank / "sources.yaml", warehouse, full_refresh=True, home=home)
     print(json.dumps({"full_refresh": results["full_refresh"]}), flush=True)
     results["identity_runs"] = _identity_log(warehouse)
+    results["equivalence"] = _equivalence(daily_clusters, warehouse, bank / "truth.csv")
     results["ratio_through_360"] = round(
         results["incremental"]["through_360"] / results["full_refresh"]["through_360"], 3
     )
@@ -160,7 +179,8 @@ def main() -> None:
     results["daily_through_360"] = [run["through_360"] for run in results["incremental_runs"]]
     (args.work / "results_daily_load.json").write_text(json.dumps(results, indent=2))
     summary = {
-        key: results[key] for key in ("ratio_through_360", "ratio_wall", "daily_through_360", "identity_runs")
+        key: results[key]
+        for key in ("ratio_through_360", "ratio_wall", "daily_through_360", "equivalence", "identity_runs")
     }
     print(json.dumps(summary, indent=2))
 
