@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 #: Per table: the rows deleted by the changes applied since it was last loaded whole.
 TABLE_LOADS = "_cdp_table_loads"
-#: A table taken as changes is reloaded whole once the rows those changes deleted would pass this
+#: A table taken as changes is reloaded whole once the rows those changes deleted pass this
 #: share of its rows. With DuckDB's vacuum off (see ``commit_publish``) deleted rows keep their
 #: space until the table is reloaded, so this bounds the dead space of a daily-loaded table.
 RELOAD_AFTER_DELETED_SHARE = 0.2
@@ -71,8 +71,8 @@ def commit_publish(
     published from a LazyFrame): DuckDB then reads the file, so the table never sits in memory whole.
     A :class:`DeltaLoad` deletes the replaced keys and inserts the upserts instead; when the table's
     columns differ from the new file's, or the row count afterwards does not match it, the table
-    is reloaded from the file in the same transaction. So is a table whose changes would bring the
-    rows deleted since it was last loaded whole past ``RELOAD_AFTER_DELETED_SHARE`` of it (and
+    is reloaded from the file in the same transaction. So is a table once the rows its changes
+    deleted since it was last loaded whole pass ``RELOAD_AFTER_DELETED_SHARE`` of it (and
     ``RELOAD_AFTER_DELETED_ROWS``): the reload reclaims their space.
 
     On any error the transaction rolls back and DuckDB keeps the previous version of everything.
@@ -105,16 +105,16 @@ def commit_publish(
                 connection.execute(f"DROP VIEW main.{quote(name)}")
             incoming = tables[name]
             if isinstance(incoming, DeltaLoad):
-                deleted_before = _deleted_since_load(connection, name)
-                if _worth_reloading(deleted_before + incoming.replaced_keys.height, rows=rows[name]):
-                    compacted.append(name)
-                else:
-                    deleted = _apply_delta(connection, name, incoming, expected_rows=rows[name])
-                    if deleted is not None:
-                        _record_deleted(connection, name, deleted_before + deleted)
+                deleted = _apply_delta(connection, name, incoming, expected_rows=rows[name])
+                if deleted is not None:
+                    deleted += _deleted_since_load(connection, name)
+                    if not _worth_reloading(deleted, rows=rows[name]):
+                        _record_deleted(connection, name, deleted)
                         applied.append(name)
                         fault_point("duckdb")
                         continue
+                    # The reload below replaces what was just applied, and reclaims the space.
+                    compacted.append(name)
                 incoming = incoming.snapshot_file
             if isinstance(incoming, pl.DataFrame):
                 connection.register("_cdp_incoming", incoming)

@@ -126,7 +126,7 @@ def test_a_table_whose_changes_deleted_too_many_rows_is_reloaded_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Deleted rows keep their space in DuckDB (vacuum is off), so they are counted, and once they
-    would pass the threshold the changes are not applied: the table is reloaded from the snapshot."""
+    pass the threshold the table is reloaded from the snapshot, which reclaims it."""
     monkeypatch.setattr(transaction, "RELOAD_AFTER_DELETED_ROWS", 0)
     bank = pl.DataFrame(
         {"source": ["core"] * 30, "record_id": [f"{i:02d}" for i in range(30)], "name": ["x"] * 30}
@@ -148,5 +148,23 @@ def test_a_table_whose_changes_deleted_too_many_rows_is_reloaded_whole(
         assert_frame_equal(warehouse.read("parties").sort(KEYS), whole)
         seen.append((report.applied_as_changes, report.compacted, _deleted_since_load(warehouse, "parties")))
 
-    # 2 then 4 deleted rows stay under 20% of 29 and 28 rows; 6 of 27 would not: reloaded, count reset.
+    # 2 then 4 deleted rows stay under 20% of 29 and 28 rows; 6 of 27 do not: reloaded, count reset.
     assert seen == [(("parties",), (), 2), (("parties",), (), 4), ((), ("parties",), 0)]
+
+
+def test_the_rows_a_change_deletes_are_counted_not_its_keys(tmp_path: Path) -> None:
+    """A customer-keyed table deletes every row of a replaced customer: three rows for one key."""
+    lineage = pl.DataFrame({"customer_id": ["a"] * 3 + ["b"] * 3, "attribute": ["x", "y", "z"] * 2})
+    warehouse = Warehouse(tmp_path / "wh")
+    warehouse.publish({"lineage": lineage}, run_id="r1")
+    base = _published(warehouse, "lineage")
+    rebuilt = pl.DataFrame({"customer_id": ["a"], "attribute": ["x"]})
+    replaced = pl.DataFrame({"customer_id": ["a"]})
+    whole = pl.concat([lineage.filter(pl.col("customer_id") != "a"), rebuilt]).sort("customer_id")
+    report = warehouse.publish({"lineage": TableDelta(whole.lazy(), rebuilt, replaced, base)}, run_id="r2")
+
+    assert report.applied_as_changes == ("lineage",)
+    assert _deleted_since_load(warehouse, "lineage") == 3
+    assert_frame_equal(
+        warehouse.read("lineage").sort("customer_id", "attribute"), whole.sort("customer_id", "attribute")
+    )
