@@ -83,8 +83,8 @@ class PublishReport:
         views: Views created from the ``views`` argument.
         masked_views: Masked views (re)created, one per table in the warehouse.
         applied_as_changes: Tables DuckDB took as their changes (delete + insert), not reloaded.
-        compacted: Tables handed over as changes but reloaded whole, because the rows earlier
-            changes deleted had grown past ``RELOAD_AFTER_DELETED_SHARE`` of the table.
+        compacted: Tables handed over as changes but reloaded whole, because the rows their changes
+            deleted since the last whole load passed ``RELOAD_AFTER_DELETED_SHARE`` of the table.
         seconds: Wall time of the publish.
     """
 

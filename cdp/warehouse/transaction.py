@@ -89,7 +89,7 @@ def commit_publish(
         # DuckDB's checkpoint vacuum merges the row groups that parallel loads leave part-filled:
         # at a million customers it cost 8-14 s on the publish's checkpoint and again on the next
         # one, for every publish. Without it tables keep a few more row groups, and rows a daily
-        # publish deletes keep their space until the table is next reloaded (a full refresh).
+        # publish deletes keep their space until the table is next reloaded (see TABLE_LOADS).
         connection.execute("SET max_vacuum_tasks = 0")
         connection.execute("BEGIN TRANSACTION")
         connection.execute(
