@@ -418,7 +418,8 @@ def publish_run(
     """Publish every table atomically and return row counts for the run's metadata.
 
     A table given as changes to its published version reaches DuckDB as those changes; one given
-    as a staged Parquet file is linked into the snapshot as it is.
+    as a staged Parquet file is linked into the snapshot as it is; one that did not change at all
+    is left as it is in DuckDB (``unchanged``).
     """
     from cdp.ingest.changes import TableChanges
     from cdp.warehouse.publish import TableDelta
@@ -436,6 +437,7 @@ def publish_run(
     report = warehouse.publish(prepared, run_id=run_id)
     return {
         "applied_as_changes": ", ".join(report.applied_as_changes),
+        "unchanged": ", ".join(report.unchanged),
         **{f"rows/{name}": rows for name, rows in sorted(report.rows.items())},
     }
 

@@ -54,6 +54,7 @@ IDENTITY_RUN_COLUMNS: Mapping[str, pl.DataType] = {
     "reason": pl.String(),
     "model_version": pl.String(),
     "code_version": pl.String(),
+    "decisions_version": pl.String(),
     "threshold": pl.Float64(),
     "max_cluster_size": pl.Int64(),
     "records": pl.Int64(),
@@ -184,12 +185,29 @@ def resolve_identities(
     Both paths keep customer IDs stable against the previously published identity state and
     honour the steward's decisions; the incremental one re-scores only new and changed records.
     """
-    from cdp.identity import cluster_records
+    from cdp.identity import cluster_records, decisions_version
     from cdp.incremental import resolve_increment
 
     started = time.perf_counter()
     mode, reason = _identity_mode(warehouse, model=model, policy=policy, full_refresh=full_refresh)
     previous_state = identity_state_from_warehouse(warehouse)
+    if (
+        mode == INCREMENTAL
+        and previous_state is not None
+        and parties.is_unchanged
+        and _last_decisions_version(warehouse) == decisions_version(decisions)
+    ):
+        return _unchanged_identity(
+            parties,
+            previous_state,
+            warehouse=warehouse,
+            model=model,
+            policy=policy,
+            decisions=decisions,
+            run_id=run_id,
+            run_time=run_time,
+            started=started,
+        )
     all_parties = parties.collect()
     delta = _party_delta(parties, all_parties, warehouse)
     if mode == INCREMENTAL and previous_state is not None and delta is not None:
@@ -235,6 +253,7 @@ def resolve_identities(
         "reason": reason,
         "model_version": model.version,
         "code_version": code_version(),
+        "decisions_version": decisions_version(decisions),
         "threshold": policy.threshold,
         "max_cluster_size": policy.max_cluster_size,
         "records": all_parties.height,
@@ -260,6 +279,64 @@ def resolve_identities(
         affected_customer_ids=affected,
         runs=runs,
         change_log=_appended_events(warehouse, state.changes, previous_events),
+    )
+
+
+def _last_decisions_version(warehouse: Warehouse) -> str | None:
+    """The steward decisions the previous identity run applied (None: not recorded)."""
+    runs = previous_table(warehouse, "identity_runs")
+    if runs is None or runs.is_empty() or "decisions_version" not in runs.columns:
+        return None
+    return runs["decisions_version"][-1]
+
+
+def _unchanged_identity(
+    parties: TableChanges,
+    previous_state: IdentityState,
+    *,
+    warehouse: Warehouse,
+    model: ModelVersion,
+    policy: ClusteringPolicy,
+    decisions: Decisions,
+    run_id: str,
+    run_time: dt.datetime,
+    started: float,
+) -> IdentityRun:
+    """The published identity state, untouched: no party record changed and no steward decision
+    was added or withdrawn, so the incremental path would re-cluster nothing (it would still pay
+    for comparing every record key with yesterday's)."""
+    from cdp.identity import REVIEW_COLUMNS, decisions_version
+
+    queue = previous_table(warehouse, "identity_review_queue")
+    row = {
+        "run_id": run_id,
+        "run_time": run_time,
+        "mode": INCREMENTAL,
+        "reason": "no party record or steward decision changed",
+        "model_version": model.version,
+        "code_version": code_version(),
+        "decisions_version": decisions_version(decisions),
+        "threshold": policy.threshold,
+        "max_cluster_size": policy.max_cluster_size,
+        "records": parties.previous_row_count(),
+        "new_records": 0,
+        "changed_records": 0,
+        "removed_records": 0,
+        "scored_records": 0,
+        "affected_customers": 0,
+        "customers": previous_state.clusters["customer_id"].n_unique(),
+        "identity_events": 0,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    log.info("identity incremental run: no party record or decision changed, state reused")
+    events = previous_state.changes.height
+    return IdentityRun(
+        edges=_table_or_empty(warehouse, "identity_edges", like=pl.DataFrame()),
+        state=previous_state,
+        review_queue=conform(pl.DataFrame(), REVIEW_COLUMNS) if queue is None else queue,
+        affected_customer_ids=pl.DataFrame(schema={"customer_id": pl.String()}),
+        runs=_appended(previous_table(warehouse, "identity_runs"), row, IDENTITY_RUN_COLUMNS),
+        change_log=_appended_events(warehouse, previous_state.changes, events),
     )
 
 

@@ -2,7 +2,8 @@
 
 Public surface:
 
-- :class:`ClusteringPolicy`, :class:`Decisions` / :func:`load_decisions` (steward overrides);
+- :class:`ClusteringPolicy`, :class:`Decisions` / :func:`load_decisions` /
+  :func:`decisions_version` (steward overrides);
 - :func:`cluster_records` (connected components + over-merge guard + review queue);
 - :class:`IdentityState`, :func:`assign_stable_ids` (stable IDs and the identity change log),
   :func:`resolve_customer_id` / :func:`resolve_customer_ids` (follow merges to the survivor);
@@ -12,7 +13,7 @@ Public surface:
 from __future__ import annotations
 
 from cdp.identity.cluster import cluster_records
-from cdp.identity.decisions import load_decisions
+from cdp.identity.decisions import decisions_version, load_decisions
 from cdp.identity.ids import assign_stable_ids
 from cdp.identity.incremental import update_incrementally
 from cdp.identity.lookup import resolve_customer_id, resolve_customer_ids
@@ -44,6 +45,7 @@ __all__ = [
     "IncrementalResult",
     "assign_stable_ids",
     "cluster_records",
+    "decisions_version",
     "load_decisions",
     "resolve_customer_id",
     "resolve_customer_ids",

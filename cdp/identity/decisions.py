@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import logging
 from pathlib import Path
 
@@ -76,6 +77,17 @@ def load_decisions(path: Path | None) -> Decisions:
         "decisions loaded: %d must_link, %d cannot_link", len(rows["must_link"]), len(rows["cannot_link"])
     )
     return Decisions(must_link=_frame(rows["must_link"]), cannot_link=_frame(rows["cannot_link"]))
+
+
+def decisions_version(decisions: Decisions) -> str:
+    """A short digest of the pairs in force, so a run can tell whether the steward decided anything
+    since the last one (who, when and why do not change a clustering; the pairs do)."""
+    pairs = ["source_l", "record_id_l", "source_r", "record_id_r"]
+    digest = hashlib.sha256()
+    for kind, frame in (("must_link", decisions.must_link), ("cannot_link", decisions.cannot_link)):
+        for row in frame.select(pairs).sort(pairs).iter_rows():
+            digest.update(repr((kind, *row)).encode())
+    return digest.hexdigest()[:12]
 
 
 def _parse_row(

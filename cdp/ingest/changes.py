@@ -72,6 +72,11 @@ class TableChanges:
     def is_full(self) -> bool:
         return self.base is None
 
+    @property
+    def is_unchanged(self) -> bool:
+        """Nothing upserted or deleted: the new version is the published one."""
+        return self.base is not None and self.upserts.is_empty() and self.deleted.is_empty()
+
     @classmethod
     def whole(cls, table: str, frame: pl.DataFrame) -> TableChanges:
         """The whole table as changes to nothing."""
@@ -96,6 +101,11 @@ class TableChanges:
             return self.upserts.clear()
         wanted = keys.select(self.keys).unique().lazy()
         return conform(previous.join(wanted, on=self.keys, how="semi").collect(), self.contract)
+
+    def previous_row_count(self) -> int:
+        """Rows of the published version (from the Parquet footer; 0 on a full run)."""
+        previous = self.previous()
+        return 0 if previous is None else int(previous.select(pl.len()).collect().item())
 
     def replaced_keys(self) -> pl.DataFrame:
         """Keys whose published rows these changes replace or remove."""

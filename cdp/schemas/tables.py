@@ -204,9 +204,16 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "run_id": "Pipeline run.",
             "run_time": "When the run resolved identities (UTC).",
             "mode": "full | incremental.",
-            "reason": "Why: no previous run, --full-refresh, model, policy or code changed, state reusable.",
+            "reason": (
+                "Why: no previous run, --full-refresh, model, policy or code changed, state reusable, "
+                "or nothing to resolve (no party record or decision changed)."
+            ),
             "model_version": "Version (content digest) of the linkage model used.",
             "code_version": "Digest of the cdp code that ran; a change resolves everything again.",
+            "decisions_version": (
+                "Digest of the steward's must-link and cannot-link pairs in force; with no party record "
+                "changed and the same digest, the run reuses the previous state as is."
+            ),
             "threshold": "Match probability at which records link.",
             "max_cluster_size": "Over-merge guard: largest customer formed without review.",
             "records": "Accepted party records this run.",

@@ -7,6 +7,7 @@ level and row-group size; Polars writes no timestamps into the file).
 
 from __future__ import annotations
 
+import filecmp
 import os
 import re
 from pathlib import Path
@@ -83,6 +84,18 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None
     finally:
         temporary.unlink(missing_ok=True)
     fsync_dir(path.parent)
+
+
+def same_bytes(left: Path, right: Path) -> bool:
+    """True when two files hold the same bytes: one file under two names, or equal size and content."""
+    try:
+        if os.path.samefile(left, right):
+            return True
+        if left.stat().st_size != right.stat().st_size:
+            return False
+    except FileNotFoundError:
+        return False
+    return filecmp.cmp(left, right, shallow=False)
 
 
 def staged_path(staging_dir: Path, name: str) -> Path:

@@ -7,7 +7,9 @@ Order of one publish (under an exclusive ``.publish.lock`` file lock, so publish
    that snapshot cannot be trusted), and ``_manifest.json`` is written last. Readers see nothing yet.
 2. **Commit DuckDB** in one transaction: ``CREATE OR REPLACE TABLE`` per table (loaded from Arrow),
    or, for a table handed over as a :class:`TableDelta` of the version DuckDB holds, a ``DELETE`` of
-   the replaced keys and an ``INSERT`` of the upserts; dropped tables (``replace_all``), views,
+   the replaced keys and an ``INSERT`` of the upserts; a table whose new file has the very bytes of
+   the one DuckDB last took is left alone (an unchanged ``TableDelta`` is not even rewritten: its
+   file is hard-linked into the snapshot); dropped tables (``replace_all``), views,
    masked views and a ``_cdp_publish_log`` row naming the snapshot. This COMMIT is the publish:
    before it every reader sees the previous version everywhere.
 3. **Swap** the ``parquet`` symlink to the new snapshot (one ``rename``), then prune old snapshots.
@@ -36,7 +38,7 @@ import polars as pl
 
 from cdp.errors import CdpError
 from cdp.warehouse.faults import fault_point
-from cdp.warehouse.files import check_table_name, write_parquet_atomic
+from cdp.warehouse.files import check_table_name, same_bytes, write_parquet_atomic
 from cdp.warehouse.masking import MASKED_PREFIX
 from cdp.warehouse.snapshots import (
     Manifest,
@@ -51,7 +53,7 @@ from cdp.warehouse.snapshots import (
     snapshots_root,
     write_manifest,
 )
-from cdp.warehouse.transaction import DeltaLoad, commit_publish
+from cdp.warehouse.transaction import DeltaLoad, Unchanged, commit_publish
 from cdp.warehouse.warehouse import (
     INTERNAL_PREFIX,
     PUBLISH_LOG,
@@ -85,6 +87,8 @@ class PublishReport:
         applied_as_changes: Tables DuckDB took as their changes (delete + insert), not reloaded.
         compacted: Tables handed over as changes but reloaded whole, because the rows their changes
             deleted since the last whole load passed ``RELOAD_AFTER_DELETED_SHARE`` of the table.
+        unchanged: Tables whose new version is byte for byte the published one: DuckDB kept them
+            as they were and the snapshot shares their files with the previous one.
         seconds: Wall time of the publish.
     """
 
@@ -98,6 +102,7 @@ class PublishReport:
     masked_views: tuple[str, ...] = field(default=())
     applied_as_changes: tuple[str, ...] = ()
     compacted: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
     seconds: float = 0.0
 
     def as_metadata(self) -> dict[str, Any]:
@@ -110,6 +115,7 @@ class PublishReport:
             "dropped": ", ".join(self.dropped),
             "applied_as_changes": ", ".join(self.applied_as_changes),
             "compacted": ", ".join(self.compacted),
+            "unchanged": ", ".join(self.unchanged),
             **{f"rows/{name}": rows for name, rows in sorted(self.rows.items())},
         }
 
@@ -134,6 +140,11 @@ class TableDelta:
     upserts: pl.DataFrame
     replaced_keys: pl.DataFrame
     base: Path
+
+    @property
+    def is_empty(self) -> bool:
+        """No row added, replaced or removed: the new version is ``base`` itself."""
+        return self.upserts.is_empty() and self.replaced_keys.is_empty()
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,9 @@ def publish_tables(
                 incoming = tables[table]
                 if isinstance(incoming, Path):
                     link_or_copy(incoming, path)
+                elif isinstance(incoming, TableDelta) and incoming.is_empty and incoming.base.exists():
+                    # Snapshots are immutable, so an unchanged table shares its file with the last one.
+                    link_or_copy(incoming.base, path)
                 else:
                     write_parquet_atomic(
                         incoming.table if isinstance(incoming, TableDelta) else incoming, path
@@ -199,7 +213,7 @@ def publish_tables(
                 fault_point("parquet")
             carried_rows = _carry(warehouse, carried, folder, source=previous if trusted else None)
             write_manifest(folder, Manifest(run_id=run_id, seq=seq, rows={**rows, **carried_rows}))
-            masked, applied, compacted = commit_publish(
+            masked, applied, compacted, unchanged = commit_publish(
                 warehouse,
                 {
                     table: _duckdb_load(
@@ -235,6 +249,7 @@ def publish_tables(
         masked_views=masked,
         applied_as_changes=applied,
         compacted=compacted,
+        unchanged=unchanged,
         seconds=time.perf_counter() - started,
     )
     log.info(
@@ -278,10 +293,13 @@ def _published_file(root: Path, state: _State, table: str) -> Path | None:
 
 def _duckdb_load(
     frame: pl.DataFrame | pl.LazyFrame | Path | TableDelta, snapshot_file: Path, *, published: Path | None
-) -> pl.DataFrame | Path | DeltaLoad:
-    """How DuckDB takes one table: from memory, from the new snapshot file, or as a delta."""
+) -> pl.DataFrame | Path | DeltaLoad | Unchanged:
+    """How DuckDB takes one table: from memory, from the new snapshot file, as a delta, or not at
+    all when the new file holds the very bytes DuckDB last loaded or was brought up to."""
     if isinstance(frame, pl.DataFrame):
         return frame
+    if published is not None and published.exists() and same_bytes(snapshot_file, published):
+        return Unchanged(snapshot_file)
     if (
         isinstance(frame, TableDelta)
         and published is not None

@@ -53,9 +53,16 @@ class DeltaLoad:
     replaced_keys: pl.DataFrame
 
 
+@dataclass(frozen=True)
+class Unchanged:
+    """Keep the table DuckDB holds: the new snapshot file has the very bytes it was last brought to."""
+
+    snapshot_file: Path
+
+
 def commit_publish(
     warehouse: Warehouse,
-    tables: Mapping[str, pl.DataFrame | Path | DeltaLoad],
+    tables: Mapping[str, pl.DataFrame | Path | DeltaLoad | Unchanged],
     *,
     seq: int,
     run_id: str,
@@ -64,7 +71,7 @@ def commit_publish(
     dropped: tuple[str, ...],
     rows: Mapping[str, int],
     replace_all: bool,
-) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Swap ``tables`` (and views, masked views, the publish-log row) into DuckDB in one transaction.
 
     ``tables`` maps each table to its frame, or to its Parquet file in the new snapshot (a table
@@ -73,18 +80,21 @@ def commit_publish(
     columns differ from the new file's, or the row count afterwards does not match it, the table
     is reloaded from the file in the same transaction. So is a table once the rows its changes
     deleted since it was last loaded whole pass ``RELOAD_AFTER_DELETED_SHARE`` of it (and
-    ``RELOAD_AFTER_DELETED_ROWS``): the reload reclaims their space.
+    ``RELOAD_AFTER_DELETED_ROWS``): the reload reclaims their space. An :class:`Unchanged` table
+    is left as it is (a re-run with nothing new reloads nothing), unless DuckDB lacks it.
 
     On any error the transaction rolls back and DuckDB keeps the previous version of everything.
     The CHECKPOINT after COMMIT folds the WAL into the file; its failure does not undo the publish.
 
     Returns:
-        The masked views now in the warehouse, the tables applied as changes, and the tables
-        reloaded whole to reclaim the space of the rows earlier changes deleted.
+        The masked views now in the warehouse, the tables applied as changes, the tables
+        reloaded whole to reclaim the space of the rows earlier changes deleted, and the tables
+        left unchanged.
     """
     connection = warehouse.connect(read_only=False)
     applied: list[str] = []
     compacted: list[str] = []
+    kept: list[str] = []
     try:
         # DuckDB's checkpoint vacuum merges the row groups that parallel loads leave part-filled:
         # at a million customers it cost 8-14 s on the publish's checkpoint and again on the next
@@ -100,10 +110,16 @@ def commit_publish(
             f"CREATE TABLE IF NOT EXISTS main.{TABLE_LOADS} (table_name VARCHAR, deleted_rows BIGINT)"
         )
         existing_views = set(_view_names(connection))
+        existing_tables = set(_table_names(connection))
         for name in sorted(tables):
             if name in existing_views:
                 connection.execute(f"DROP VIEW main.{quote(name)}")
             incoming = tables[name]
+            if isinstance(incoming, Unchanged):
+                if name in existing_tables:
+                    kept.append(name)
+                    continue
+                incoming = incoming.snapshot_file
             if isinstance(incoming, DeltaLoad):
                 deleted = _apply_delta(connection, name, incoming, expected_rows=rows[name])
                 if deleted is not None:
@@ -161,7 +177,7 @@ def commit_publish(
         log.warning("checkpoint after publish failed (the publish is committed): %s", type(error).__name__)
     finally:
         connection.close()
-    return masked, tuple(applied), tuple(compacted)
+    return masked, tuple(applied), tuple(compacted), tuple(kept)
 
 
 def _worth_reloading(deleted_rows: int, *, rows: int) -> bool:

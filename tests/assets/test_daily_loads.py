@@ -43,6 +43,7 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             assert run.success, run.error
             snapshots.append(Warehouse(warehouse).read("identity_clusters"))
             feature_runs.append(_materialization_metadata("customer_features"))
+        daily_publish = _materialization_metadata("warehouse_snapshot")
         daily_features = {name: Warehouse(warehouse).read(name) for name in FEATURE_TABLES}
         again = run_pipeline(
             config_path=bank / "sources.yaml", warehouse_dir=warehouse, options=RunOptions(as_of=AS_OF)
@@ -69,6 +70,7 @@ def daily(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "daily_features": daily_features,
         "feature_runs": feature_runs,
         "rerun_publish": rerun_publish,
+        "daily_publish": daily_publish,
     }
 
 
@@ -109,6 +111,9 @@ def test_a_rerun_with_no_new_extracts_changes_no_id_and_logs_no_event(daily: dic
     assert isinstance(warehouse, Warehouse)
     rerun = warehouse.read("identity_runs").row(BATCHES, named=True)
     assert rerun["mode"] == "incremental" and rerun["identity_events"] == 0 and rerun["scored_records"] == 0
+    # Nothing to resolve: the previous state is reused without comparing every record with yesterday's.
+    assert rerun["reason"] == "no party record or steward decision changed"
+    assert rerun["records"] == warehouse.read("identity_runs")["records"][BATCHES - 1]
 
 
 def test_existing_customers_keep_their_ids_across_batches(daily: dict[str, object]) -> None:
@@ -170,10 +175,16 @@ def test_the_change_log_is_only_ever_appended_to(daily: dict[str, object]) -> No
     assert_frame_equal(in_duckdb.head(earlier.height), earlier)
     assert_frame_equal(in_parquet, in_duckdb)
     # The daily runs handed DuckDB only the new events (and the standardized tables' changes).
-    rerun_publish = daily["rerun_publish"]
-    assert isinstance(rerun_publish, dict)
-    applied = str(rerun_publish["applied_as_changes"]).split(", ")
+    daily_publish, rerun_publish = daily["daily_publish"], daily["rerun_publish"]
+    assert isinstance(daily_publish, dict) and isinstance(rerun_publish, dict)
+    applied = str(daily_publish["applied_as_changes"]).split(", ")
     assert {"identity_changes", "std_parties", "customer_attribute_lineage"} <= set(applied)
+    # The re-run with nothing new left those tables, and what identity published, as they were.
+    unchanged = set(str(rerun_publish["unchanged"]).split(", "))
+    assert {"identity_changes", "std_parties", "customer_attribute_lineage"} <= unchanged
+    assert {"identity_clusters", "identity_edges", "identity_merged_into"} <= unchanged
+    assert not {"identity_runs", "customer_360_runs"} & unchanged
+    assert rerun_publish["applied_as_changes"] == ""
     run_order = warehouse.read("identity_runs")["run_id"].to_list()
     logged_runs = in_duckdb["run_id"].unique(maintain_order=True).to_list()
     assert logged_runs == [run for run in run_order if run in set(logged_runs)]

@@ -168,3 +168,54 @@ def test_the_rows_a_change_deletes_are_counted_not_its_keys(tmp_path: Path) -> N
     assert_frame_equal(
         warehouse.read("lineage").sort("customer_id", "attribute"), whole.sort("customer_id", "attribute")
     )
+
+
+def test_an_unchanged_delta_shares_its_file_and_duckdb_keeps_its_table(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "wh")
+    warehouse.publish({"parties": YESTERDAY}, run_id="r1")
+    warehouse.publish({"parties": _delta(_published(warehouse, "parties"))}, run_id="r2")
+    base = _published(warehouse, "parties")
+    nothing = TableDelta(pl.scan_parquet(base), UPSERTS.clear(), REMOVED.clear(), base)
+
+    report = warehouse.publish({"parties": nothing}, run_id="r3")
+
+    assert report.unchanged == ("parties",)
+    assert report.applied_as_changes == ()
+    assert report.rows == {"parties": 4}
+    # Linked, not rewritten: the new snapshot's file is the previous one's.
+    assert _published(warehouse, "parties").parent != base.parent
+    assert os.path.samefile(_published(warehouse, "parties"), base)
+    # Not reloaded either: r2's appended upserts still come last in DuckDB's storage order.
+    assert warehouse.read("parties")["record_id"].to_list()[-2:] == ["2", "5"]
+    assert_frame_equal(warehouse.read("parties").sort(KEYS), TODAY)
+
+
+def test_a_staged_file_with_the_published_bytes_is_kept_and_other_bytes_are_loaded(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "wh")
+    first, same, other = (tmp_path / f"{name}.parquet" for name in ("first", "same", "other"))
+    write_parquet_atomic(YESTERDAY, first)
+    write_parquet_atomic(YESTERDAY, same)
+    write_parquet_atomic(TODAY, other)
+    warehouse.publish({"parties": first}, run_id="r1")
+
+    kept = warehouse.publish({"parties": same}, run_id="r2")
+    loaded = warehouse.publish({"parties": other}, run_id="r3")
+
+    assert kept.unchanged == ("parties",)
+    assert loaded.unchanged == ()
+    assert_frame_equal(warehouse.read("parties"), TODAY)
+    assert_frame_equal(pl.read_parquet(warehouse.parquet_dir / "parties.parquet"), TODAY)
+
+
+def test_a_table_missing_from_duckdb_is_loaded_even_when_its_file_is_unchanged(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "wh")
+    staged = tmp_path / "staged.parquet"
+    write_parquet_atomic(YESTERDAY, staged)
+    warehouse.publish({"parties": staged}, run_id="r1")
+    with warehouse.connect(read_only=False) as connection:
+        connection.execute("DROP TABLE parties")
+
+    report = warehouse.publish({"parties": staged}, run_id="r2")
+
+    assert report.unchanged == ()
+    assert_frame_equal(warehouse.read("parties"), YESTERDAY)
