@@ -10,7 +10,8 @@ checks and publishing are reported too, separately).
 Run (the issue's size: about 1,000,000 party records, then a batch of about 10,000):
 ``python benchmarks/bench_daily_load.py --persons 540000 --batches 4 --batch-days 2 --land 2``
 With ``--daily`` the batches 02..LAND are landed and run one at a time (several days in a row,
-to see that a day's cost does not creep up); the ratio then uses the last day.
+to see that a day's cost does not creep up); the ratio then uses the last day. A last run with
+nothing new landed (``rerun``) shows the fixed cost of a run.
 (``--months 0`` by default: parties, accounts and consents, no transaction history.)
 """
 
@@ -167,6 +168,9 @@ def main() -> None:
         results["incremental_runs"].append(run)
         print(json.dumps({"incremental": run}), flush=True)
     results["incremental"] = results["incremental_runs"][-1]
+    # Nothing new landed: what a run costs when it has nothing to do (a sensor tick, a re-run).
+    results["rerun"] = _run(bank / "sources.yaml", warehouse, full_refresh=False, home=home)
+    print(json.dumps({"rerun": results["rerun"]}), flush=True)
     daily_clusters = pl.read_parquet(warehouse / "parquet" / "identity_clusters.parquet")
     results["full_refresh"] = _run(bank / "sources.yaml", warehouse, full_refresh=True, home=home)
     print(json.dumps({"full_refresh": results["full_refresh"]}), flush=True)
@@ -180,7 +184,14 @@ def main() -> None:
     (args.work / "results_daily_load.json").write_text(json.dumps(results, indent=2))
     summary = {
         key: results[key]
-        for key in ("ratio_through_360", "ratio_wall", "daily_through_360", "equivalence", "identity_runs")
+        for key in (
+            "ratio_through_360",
+            "ratio_wall",
+            "daily_through_360",
+            "rerun",
+            "equivalence",
+            "identity_runs",
+        )
     }
     print(json.dumps(summary, indent=2))
 

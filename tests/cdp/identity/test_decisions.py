@@ -7,7 +7,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cdp.errors import ConfigError
-from cdp.identity import DECISION_COLUMNS, load_decisions
+from cdp.identity import DECISION_COLUMNS, decisions_version, load_decisions
 
 HEADER = "decision,source_l,record_id_l,source_r,record_id_r,decided_by,decided_at,reason\n"
 
@@ -74,3 +74,37 @@ def test_missing_columns_are_reported(tmp_path):
 
     with pytest.raises(ConfigError, match="line 1: missing column.*source_r"):
         load_decisions(path)
+
+
+def test_the_decisions_version_follows_the_pairs_in_force_not_the_file_layout(tmp_path):
+    def version(*rows: str) -> str:
+        path = tmp_path / "decisions.csv"
+        path.write_text(HEADER + "".join(f"{row}\n" for row in rows))
+        return decisions_version(load_decisions(path))
+
+    base = version(
+        "must_link,card,9,core,1,ana,2025-01-02,same passport",
+        "cannot_link,core,5,core,6,ana,2025-01-02,twins",
+    )
+
+    # Line order, pair orientation and who/when/why do not change which pairs are in force.
+    assert (
+        version(
+            "cannot_link,core,6,core,5,bo,2025-03-01,other words", "must_link,card,9,core,1,ana,2025-01-02,x"
+        )
+        == base
+    )
+    # A new pair, a pair changing kind, or a pair withdrawn does.
+    assert (
+        version(
+            "must_link,card,9,core,1,ana,2025-01-02,x",
+            "cannot_link,core,5,core,6,a,2025-01-02,t",
+            "must_link,core,2,core,3,a,2025-01-02,t",
+        )
+        != base
+    )
+    assert (
+        version("must_link,card,9,core,1,ana,2025-01-02,x", "must_link,core,5,core,6,a,2025-01-02,t") != base
+    )
+    assert version("must_link,card,9,core,1,ana,2025-01-02,x") != base
+    assert decisions_version(load_decisions(None)) != base
