@@ -12,6 +12,7 @@ import pytest
 
 from assets.resources import RunOptions
 from assets.runner import run_pipeline
+from cdp.identity.decisions import DECISION_FILE_COLUMNS
 from cdp.synth import generate_bank
 from cdp.warehouse import Warehouse
 
@@ -58,18 +59,7 @@ def test_a_new_decision_applies_without_new_data_and_the_same_decisions_reuse_th
 
     with (bank / "identity_decisions.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "decision",
-                "source_l",
-                "record_id_l",
-                "source_r",
-                "record_id_r",
-                "decided_by",
-                "decided_at",
-                "reason",
-            ]
-        )
+        writer.writerow(DECISION_FILE_COLUMNS)
         writer.writerow(
             [
                 "cannot_link",
