@@ -286,14 +286,22 @@ def standardized_changes(
 
 
 def published_parquet(warehouse: Warehouse, name: str) -> Path | None:
-    """The Parquet file of a table's last publish, when the snapshot is the one DuckDB names.
+    """The Parquet file of a table's last publish, in the snapshot DuckDB's last publish names.
 
-    The path is resolved through the ``parquet`` link, so it stays valid while a later publish
-    swaps the link (publishing keeps the snapshot it replaces).
+    The path is inside that snapshot's own folder, not behind the ``parquet`` link, so it stays
+    valid while a later publish swaps the link (publishing keeps the snapshot it replaces), and a
+    warehouse copied without its symlink (``cp -rL``, a restored backup) still finds it.
     """
-    snapshot = warehouse.root / "parquet" / f"{name}.parquet"
-    if snapshot.exists() and _snapshot_is_current(warehouse):
-        return Path(os.path.realpath(snapshot))
+    from cdp.warehouse.snapshots import read_manifest, snapshots_root
+
+    publishes = warehouse.publish_log()
+    if publishes.is_empty():
+        return None
+    folder = snapshots_root(warehouse.root.absolute()) / str(publishes["snapshot"][-1])
+    path = folder / f"{name}.parquet"
+    # A snapshot folder without its manifest was never completed: not a published version.
+    if path.exists() and read_manifest(folder) is not None:
+        return path
     return None
 
 
@@ -309,13 +317,6 @@ def previous_table(warehouse: Warehouse, name: str) -> pl.DataFrame | None:
     if snapshot is not None:
         return pl.read_parquet(snapshot)
     return warehouse.read(name)
-
-
-def _snapshot_is_current(warehouse: Warehouse) -> bool:
-    publishes = warehouse.publish_log()
-    if publishes.is_empty():
-        return False
-    return Path(os.path.realpath(warehouse.root / "parquet")).name == str(publishes["snapshot"][-1])
 
 
 def identity_state_from_warehouse(warehouse: Warehouse) -> IdentityState | None:

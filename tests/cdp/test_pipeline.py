@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -8,8 +9,17 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cdp.errors import NotFoundError
-from cdp.pipeline import ModelVersion, combine_edges, current_model, erased_customers, store_model
+from cdp.pipeline import (
+    ModelVersion,
+    combine_edges,
+    current_model,
+    erased_customers,
+    previous_table,
+    published_parquet,
+    store_model,
+)
 from cdp.warehouse import Warehouse
+from cdp.warehouse.snapshots import MANIFEST
 
 RUN_TIME = dt.datetime(2026, 11, 1, 6, 0)
 CLUSTERS = pl.DataFrame(
@@ -132,3 +142,33 @@ def test_the_prior_is_rescaled_to_the_population_being_scored(tmp_path: Path) ->
     warehouse = Warehouse(tmp_path / "warehouse")
     store_model(model, warehouse=warehouse)
     assert current_model(warehouse).trained_records == 1001
+
+
+def test_the_published_parquet_is_found_in_a_copy_made_without_symlinks(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "wh")
+    table = pl.DataFrame({"customer_id": ["C1", "C2"], "segment": ["a", "b"]})
+    warehouse.publish({"segments": table}, run_id="r1")
+    warehouse.publish({"segments": table.head(1)}, run_id="r2")
+    # A backup restored with the link dereferenced: `parquet` is a plain folder, not a symlink.
+    copy = tmp_path / "restored"
+    shutil.copytree(warehouse.root, copy, symlinks=False)
+    restored = Warehouse(copy)
+
+    for where in (warehouse, restored):
+        found = published_parquet(where, "segments")
+        assert found is not None and found.is_relative_to(where.root.absolute())
+        # The version DuckDB's last publish names (r2), not an older snapshot left beside it.
+        assert_frame_equal(pl.read_parquet(found), table.head(1))
+    assert not (copy / "parquet").is_symlink()
+    assert published_parquet(restored, "absent") is None
+
+
+def test_a_snapshot_without_its_manifest_is_not_a_published_version(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "wh")
+    warehouse.publish({"segments": pl.DataFrame({"customer_id": ["C1"]})}, run_id="r1")
+    found = published_parquet(warehouse, "segments")
+    assert found is not None
+    (found.parent / MANIFEST).unlink()
+
+    assert published_parquet(warehouse, "segments") is None
+    assert previous_table(warehouse, "segments") is not None  # read from DuckDB instead
