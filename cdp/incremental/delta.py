@@ -45,12 +45,14 @@ class PartyDelta:
         removed: keys (source, record_id) that were there before and are gone now.
         moved: keys whose content is the same but whose provenance (file, row) changed: identity
             is unaffected, the lineage of the customer 360 is not.
+        replaced: the previous rows (all canonical columns) of the changed and removed records.
     """
 
     new: pl.DataFrame
     changed: pl.DataFrame
     removed: pl.DataFrame
     moved: pl.DataFrame
+    replaced: pl.DataFrame
 
     @property
     def is_empty(self) -> bool:
@@ -113,11 +115,16 @@ def party_delta(previous_parties: pl.DataFrame, current_parties: pl.DataFrame) -
     flags = compared.select("_row", *keys, new=is_new, changed=is_changed, moved=is_moved)
     new_rows = flags.filter("new")["_row"]
     changed_rows = flags.filter("changed")["_row"]
+    removed = before.select(keys).join(current.select(keys), on=keys, how="anti").sort(keys)
+    changed = current[changed_rows.sort()]
     delta = PartyDelta(
         new=current[new_rows.sort()],
-        changed=current[changed_rows.sort()],
-        removed=before.select(keys).join(current.select(keys), on=keys, how="anti").sort(keys),
+        changed=changed,
+        removed=removed,
         moved=flags.filter("moved").select(keys).sort(keys),
+        replaced=previous.join(
+            pl.concat([changed.select(keys), removed]), on=keys, how="semi", maintain_order="left"
+        ),
     )
     log.info(
         "party delta: %d new, %d changed, %d removed, %d moved",

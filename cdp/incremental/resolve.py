@@ -153,14 +153,23 @@ def resolve_increment(
     if erased is not None and erased.height:
         removed = pl.concat([removed, erased.select(keys)]).unique()
     batch = pl.concat([delta.new, delta.changed])
+    changed = delta.changed.select(keys)
     floor = policy.review_band[0] if review_floor is None else review_floor
     reweighed_keys = None
     placeholders, prepared = None, None
     if batch.height or removed.height:
-        from cdp.resolve.prepare import detect_placeholders, prepare_linkage_input
+        from cdp.resolve.prepare import holding_values, placeholder_flips, prepare_linkage_input
 
         # The population changed: today's term frequencies and prior apply to every edge.
-        placeholders = detect_placeholders(parties)
+        placeholders, flips = placeholder_flips(parties, arrived=batch, departed=delta.replaced)
+        if flips:
+            # A value that became a placeholder (or stopped being one) was compared as it was on
+            # the day its edges were scored: its holders are scored again, as a full run would.
+            rescored = parties.filter(holding_values(parties, flips)).join(batch, on=keys, how="anti")
+            rescored = conform(rescored, dict(batch.schema))
+            log.info("placeholder status flipped: %d records scored again", rescored.height)
+            batch = pl.concat([batch, rescored])
+            changed = pl.concat([changed, rescored.select(keys)])
         prepared = prepare_linkage_input(parties, placeholders=placeholders)
         previous_edges, reweighed_keys = _reweighed(previous_edges, prepared, model_json, policy, floor)
     if batch.height:
@@ -182,7 +191,7 @@ def resolve_increment(
         new_edges,
         records=parties.select(*keys, "national_id_token"),
         removed=removed,
-        changed=delta.changed.select(keys),
+        changed=changed,
         policy=policy,
         decisions=decisions,
         run_id=run_id,

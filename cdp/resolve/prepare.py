@@ -79,6 +79,33 @@ def _screened_value(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.String)
 
 
+def _screened_columns(frame: pl.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The screened columns ``frame`` can feed (both address parts for ``address``)."""
+    return [
+        column
+        for column in columns
+        if all(
+            name in frame.columns
+            for name in (("address_line1", "postcode") if column == "address" else (column,))
+        )
+    ]
+
+
+def _value_counts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Records per screened value of one column (``value``, ``records``)."""
+    return (
+        frame.select(value=_screened_value(column))
+        .drop_nulls()
+        .group_by("value")
+        .agg(records=pl.len().cast(pl.Int64))
+    )
+
+
+def _threshold(counts: pl.DataFrame, *, quantile: float, multiplier: float, min_records: int) -> int:
+    tail = counts["records"].quantile(quantile, interpolation="higher")
+    return max(min_records, math.ceil(multiplier * float(tail or 1)))
+
+
 def detect_placeholders(
     parties: pl.DataFrame,
     *,
@@ -111,25 +138,114 @@ def detect_placeholders(
         >>> detect_placeholders(frame, columns=("email",)).of("email")
         ['x@bank.com']
     """
+    return placeholder_flips(
+        parties,
+        arrived=None,
+        departed=None,
+        columns=columns,
+        quantile=quantile,
+        multiplier=multiplier,
+        min_records=min_records,
+    )[0]
+
+
+def placeholder_flips(
+    parties: pl.DataFrame,
+    *,
+    arrived: pl.DataFrame | None,
+    departed: pl.DataFrame | None,
+    columns: Sequence[str] = PLACEHOLDER_COLUMNS,
+    quantile: float = 0.99,
+    multiplier: float = 4.0,
+    min_records: int = 10,
+) -> tuple[PlaceholderValues, dict[str, frozenset[str]]]:
+    """Today's placeholders (:func:`detect_placeholders`), and the values whose status flipped.
+
+    A value shared by 19 records is evidence; when the 20th arrives it may become a placeholder
+    (or the threshold itself may move as the population grows). Edges scored on an earlier day
+    still count such a value as agreement, which a full refresh would not. The population before
+    the batch is today's minus the rows that ``arrived`` plus the rows that ``departed``, so its
+    counts come from today's without reading yesterday's records again.
+
+    Args:
+        parties: today's ``std_parties``.
+        arrived: today's rows of the new and changed records (None: nothing arrived).
+        departed: the previous rows of the changed and removed records (None: nothing left).
+        columns, quantile, multiplier, min_records: as in :func:`detect_placeholders`.
+
+    Returns:
+        Today's placeholders, and per column the values that were a placeholder before the batch
+        and are not now, or the other way round (columns without a flip are left out).
+    """
     values: dict[str, frozenset[str]] = {}
     thresholds: dict[str, int] = {}
-    for column in columns:
-        needed = ("address_line1", "postcode") if column == "address" else (column,)
-        if any(name not in parties.columns for name in needed):
-            continue
-        counts = (
-            parties.select(value=_screened_value(column)).drop_nulls().group_by("value").agg(records=pl.len())
-        )
+    flips: dict[str, frozenset[str]] = {}
+    rule = {"quantile": quantile, "multiplier": multiplier, "min_records": min_records}
+    for column in _screened_columns(parties, columns):
+        counts = _value_counts(parties, column)
         if counts.is_empty():
             continue
-        tail = counts["records"].quantile(quantile, interpolation="higher")
-        threshold = max(min_records, math.ceil(multiplier * float(tail or 1)))
+        threshold = _threshold(counts, **rule)
         found = counts.filter(pl.col("records") >= threshold)["value"].to_list()
         thresholds[column] = threshold
         if found:
             values[column] = frozenset(found)
             log.info("placeholders: column=%s values=%d threshold=%d", column, len(found), threshold)
-    return PlaceholderValues(values=values, thresholds=thresholds)
+        if (flipped := _flipped(counts, threshold, column, arrived, departed, rule)) is not None:
+            flips[column] = flipped
+    return PlaceholderValues(values=values, thresholds=thresholds), flips
+
+
+def _flipped(
+    counts: pl.DataFrame,
+    threshold: int,
+    column: str,
+    arrived: pl.DataFrame | None,
+    departed: pl.DataFrame | None,
+    rule: Mapping[str, float | int],
+) -> frozenset[str] | None:
+    """Values of ``column`` on the other side of the placeholder threshold before the batch."""
+    changes = [
+        _value_counts(frame, column).with_columns(records=sign * pl.col("records"))
+        for frame, sign in ((arrived, -1), (departed, 1))
+        if frame is not None and not frame.is_empty() and _screened_columns(frame, (column,))
+    ]
+    if not changes:
+        return None
+    delta = pl.concat(changes).group_by("value").agg(pl.col("records").sum())
+    before = (
+        pl.concat([counts, delta])
+        .group_by("value")
+        .agg(pl.col("records").sum())
+        .filter(pl.col("records") > 0)
+    )
+    if before.is_empty():
+        return None
+    threshold_before = _threshold(
+        before,
+        quantile=float(rule["quantile"]),
+        multiplier=float(rule["multiplier"]),
+        min_records=int(rule["min_records"]),
+    )
+    status = counts.join(before, on="value", how="full", coalesce=True, suffix="_before").select(
+        "value",
+        now=pl.col("records").fill_null(0) >= threshold,
+        then=pl.col("records_before").fill_null(0) >= threshold_before,
+    )
+    flipped = status.filter(pl.col("now") != pl.col("then"))["value"].to_list()
+    return frozenset(flipped) if flipped else None
+
+
+def holding_values(frame: pl.DataFrame, values: Mapping[str, frozenset[str]]) -> pl.Series:
+    """Per row of ``frame``: does it hold one of ``values`` in the screened column they belong to?"""
+    held = [
+        _screened_value(column).is_in(sorted(found))
+        for column, found in values.items()
+        if found and _screened_columns(frame, (column,))
+    ]
+    if not held:
+        return pl.Series("held", [False] * frame.height, dtype=pl.Boolean)
+    return frame.select(held=pl.any_horizontal(held).fill_null(False))["held"]
 
 
 def _null_placeholders(frame: pl.DataFrame, placeholders: PlaceholderValues) -> pl.DataFrame:

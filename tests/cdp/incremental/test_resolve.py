@@ -193,3 +193,53 @@ def test_batch_edges_match_the_full_runs_edges(model_json, engine, kit, full_run
         result.edges.select(*pairs, "match_reason").sort(pairs),
         full_edges.select(*pairs, "match_reason").sort(pairs),
     )
+
+
+def test_a_value_that_becomes_a_placeholder_is_rescored_as_a_full_run_would(
+    model_json, engine, kit, full_run
+):
+    k = kit
+    shared = "noemail@bank.com"
+    # Two records of one person who shares a default e-mail with seven others: nine holders, one
+    # short of the placeholder threshold (10) among 150 ordinary records.
+    twins = [
+        k.rec("P1", "dana", "frost", k.D1, email=shared, address="1 elm st", postcode="10001"),
+        k.rec(
+            "P2",
+            "dana",
+            "frost",
+            k.D1,
+            source="card_holders",
+            email=shared,
+            address="2 oak st",
+            postcode="20002",
+        ),
+    ]
+    others = [
+        k.rec(f"S{i}", f"given{i}", f"family{i}", k.D2 + dt.timedelta(days=40 * i), email=shared)
+        for i in range(7)
+    ]
+    filler = [
+        k.rec(f"F{i}", f"first{i}", f"last{i}", k.D3 + dt.timedelta(days=i), email=f"f{i}@mail.com")
+        for i in range(150)
+    ]
+    base = k.frame(*twins, *others, *filler)
+    edges, state, queue = full_run(base, model_json, engine)
+    tenth = k.rec("S9", "erin", "moss", k.D2 + dt.timedelta(days=999), email=shared)
+    grown = k.frame(*twins, *others, *filler, tenth)
+
+    result = step(base, grown, edges, state, queue, model_json, engine, run="r1")
+    full_edges, _, _ = full_run(grown, model_json, engine)
+
+    pairs = ["source_l", "record_id_l", "source_r", "record_id_r"]
+    twin_pair = pl.col("record_id_l").is_in(["P1", "P2"]) & pl.col("record_id_r").is_in(["P1", "P2"])
+    before = edges.filter(twin_pair)["match_probability"].item()
+    # The e-mail is evidence no more: the twins' edge is weighed without it, exactly as in a full run.
+    assert_frame_equal(
+        result.edges.filter(twin_pair).select(*pairs, "gamma_email", "match_probability"),
+        full_edges.filter(twin_pair).select(*pairs, "gamma_email", "match_probability"),
+        check_exact=False,
+    )
+    assert result.edges.filter(twin_pair)["match_probability"].item() < before
+    assert result.scored_records == 1 + 9
+    assert_frame_equal(result.edges.select(pairs).sort(pairs), full_edges.select(pairs).sort(pairs))

@@ -6,7 +6,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from cdp.resolve import PlaceholderValues, detect_placeholders, prepare_linkage_input
-from cdp.resolve.prepare import LINKAGE_COLUMNS
+from cdp.resolve.prepare import LINKAGE_COLUMNS, holding_values, placeholder_flips
 
 
 def test_prepare_builds_ids_and_derived_columns() -> None:
@@ -67,3 +67,43 @@ def test_placeholders_are_nulled_before_matching() -> None:
     prepared = prepare_linkage_input(parties, placeholders=placeholders)
     assert prepared["national_id_token"].to_list() == [None, None, "a" * 64]
     assert prepared["dob"].to_list() == [None, "1970-05-06", None]
+
+
+def _emails(*groups: tuple[str, int]) -> pl.DataFrame:
+    """Ordinary e-mails (one record each) plus the given values shared by that many records."""
+    emails = [f"p{i}@mail.com" for i in range(300)]
+    for value, records in groups:
+        emails += [value] * records
+    return pl.DataFrame({"email": emails})
+
+
+def test_a_value_crossing_the_threshold_with_a_batch_is_a_flip_either_way() -> None:
+    today = _emails(("x@bank.com", 10), ("y@bank.com", 9), ("z@bank.com", 30))
+    arrived = pl.DataFrame({"email": ["x@bank.com", "z@bank.com", "p1@mail.com"]})
+    departed = pl.DataFrame({"email": ["y@bank.com"]})
+
+    placeholders, flips = placeholder_flips(today, arrived=arrived, departed=departed, columns=("email",))
+
+    assert placeholders == detect_placeholders(today, columns=("email",))
+    assert placeholders.of("email") == ["x@bank.com", "z@bank.com"]
+    # x went from 9 to 10 records (now a placeholder), y from 10 to 9 (no longer one); z was one
+    # before and after, p1 never was.
+    assert flips == {"email": frozenset({"x@bank.com", "y@bank.com"})}
+
+
+def test_no_flip_when_nothing_crosses_or_nothing_moved() -> None:
+    today = _emails(("x@bank.com", 12))
+    _, flips = placeholder_flips(
+        today, arrived=pl.DataFrame({"email": ["x@bank.com"]}), departed=None, columns=("email",)
+    )
+    assert flips == {}
+    _, flips = placeholder_flips(today, arrived=None, departed=None, columns=("email",))
+    assert flips == {}
+
+
+def test_holding_values_marks_the_rows_with_a_flipped_value_in_its_column() -> None:
+    frame = pl.DataFrame({"email": ["x@bank.com", None, "a@m.com"], "phone": ["+1", "+2", "+2"]})
+    held = holding_values(frame, {"email": frozenset({"x@bank.com"}), "phone": frozenset({"+2"})})
+    assert held.to_list() == [True, True, True]
+    assert holding_values(frame, {"email": frozenset({"a@m.com"})}).to_list() == [False, False, True]
+    assert holding_values(frame, {}).to_list() == [False, False, False]
