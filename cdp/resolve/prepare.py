@@ -204,7 +204,11 @@ def _flipped(
     departed: pl.DataFrame | None,
     rule: Mapping[str, float | int],
 ) -> frozenset[str] | None:
-    """Values of ``column`` on the other side of the placeholder threshold before the batch."""
+    """Values of ``column`` on the other side of the placeholder threshold before the batch.
+
+    Only the batch's values change count; the threshold before comes from today's histogram of
+    records-per-value with those values moved, so no million-row table is joined or regrouped.
+    """
     changes = [
         _value_counts(frame, column).with_columns(records=sign * pl.col("records"))
         for frame, sign in ((arrived, -1), (departed, 1))
@@ -212,28 +216,54 @@ def _flipped(
     ]
     if not changes:
         return None
-    delta = pl.concat(changes).group_by("value").agg(pl.col("records").sum())
-    before = (
-        pl.concat([counts, delta])
+    moved = (
+        pl.concat(changes)
         .group_by("value")
-        .agg(pl.col("records").sum())
-        .filter(pl.col("records") > 0)
+        .agg(change=pl.col("records").sum())
+        .join(counts, on="value", how="left")
+        .select(
+            "value",
+            now=pl.col("records").fill_null(0),
+            then=pl.col("records").fill_null(0) + pl.col("change"),
+        )
     )
-    if before.is_empty():
+    histogram = (
+        pl.concat(
+            [
+                counts["records"].value_counts(name="values").cast({"values": pl.Int64}),
+                moved.filter(pl.col("now") > 0).select(records="now", values=pl.lit(-1, pl.Int64)),
+                moved.filter(pl.col("then") > 0).select(records="then", values=pl.lit(1, pl.Int64)),
+            ],
+            how="vertical_relaxed",
+        )
+        .group_by("records")
+        .agg(pl.col("values").sum())
+        .filter(pl.col("values") > 0)
+        .sort("records")
+    )
+    if histogram.is_empty():
         return None
-    threshold_before = _threshold(
-        before,
-        quantile=float(rule["quantile"]),
-        multiplier=float(rule["multiplier"]),
-        min_records=int(rule["min_records"]),
+    threshold_before = max(
+        int(rule["min_records"]),
+        math.ceil(float(rule["multiplier"]) * _higher_quantile(histogram, float(rule["quantile"]))),
     )
-    status = counts.join(before, on="value", how="full", coalesce=True, suffix="_before").select(
-        "value",
-        now=pl.col("records").fill_null(0) >= threshold,
-        then=pl.col("records_before").fill_null(0) >= threshold_before,
-    )
-    flipped = status.filter(pl.col("now") != pl.col("then"))["value"].to_list()
-    return frozenset(flipped) if flipped else None
+    flipped = moved.filter((pl.col("now") >= threshold) != (pl.col("then") >= threshold_before))
+    found = set(flipped["value"].to_list())
+    if threshold_before != threshold:
+        # An unmoved value flips when the threshold moved past its (unchanged) count.
+        low, high = sorted((threshold, threshold_before))
+        between = counts.filter(pl.col("records").is_between(low, high, closed="left"))
+        found |= set(between.join(moved, on="value", how="anti")["value"].to_list())
+    return frozenset(found) if found else None
+
+
+def _higher_quantile(histogram: pl.DataFrame, quantile: float) -> float:
+    """``Series.quantile(quantile, interpolation="higher")`` of the values a histogram describes
+    (``records`` sorted, ``values`` how many values have that many records)."""
+    total = int(histogram["values"].sum())
+    position = math.ceil((total - 1) * quantile)
+    reached = histogram.with_columns(upto=pl.col("values").cum_sum()).filter(pl.col("upto") > position)
+    return float(reached["records"][0]) if reached.height else 1.0
 
 
 def holding_values(frame: pl.DataFrame, values: Mapping[str, frozenset[str]]) -> pl.Series:

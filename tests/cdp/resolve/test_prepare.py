@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import polars as pl
 from polars.testing import assert_frame_equal
@@ -107,3 +108,38 @@ def test_holding_values_marks_the_rows_with_a_flipped_value_in_its_column() -> N
     assert held.to_list() == [True, True, True]
     assert holding_values(frame, {"email": frozenset({"a@m.com"})}).to_list() == [False, False, True]
     assert holding_values(frame, {}).to_list() == [False, False, False]
+
+
+def test_flips_equal_detecting_placeholders_again_on_the_previous_population() -> None:
+    rng = random.Random(7)
+    flipped = moved_threshold = 0
+    for trial in range(30):
+        # Ordinary values whose 99th percentile sits between 2 and 3 records (a threshold of 10
+        # or 12 that a batch can move), a few values near it and a few far above it.
+        counts = {f"v{i}@m.com": rng.choice([1] * 97 + [2] * 2 + [3]) for i in range(1000)}
+        counts |= {f"near{i}@m.com": rng.randint(9, 13) for i in range(6)}
+        counts |= {f"big{i}@m.com": rng.randint(40, 60) for i in range(rng.randint(0, 3))}
+        today = [value for value, records in counts.items() for _ in range(records)]
+        rng.shuffle(today)
+        arrived = today[: rng.randint(0, 60)]
+        # Departed rows of a few values each (some gone today), so shares per value move too.
+        pool = [*list(counts)[:40], *(f"gone{j}@m.com" for j in range(8))]
+        departed = [rng.choice(pool) for _ in range(rng.randint(0, 60))]
+        previous = list(today)
+        for value in arrived:
+            previous.remove(value)
+        previous += departed
+
+        now, flips = placeholder_flips(
+            pl.DataFrame({"email": today}),
+            arrived=pl.DataFrame({"email": arrived}, schema={"email": pl.String}),
+            departed=pl.DataFrame({"email": departed}, schema={"email": pl.String}),
+            columns=("email",),
+        )
+        then = detect_placeholders(pl.DataFrame({"email": previous}), columns=("email",))
+        expected = set(now.of("email")) ^ set(then.of("email"))
+        assert set(flips.get("email", frozenset())) == expected, trial
+        flipped += bool(expected)
+        moved_threshold += now.thresholds["email"] != then.thresholds["email"]
+    # The draws did exercise both kinds of flip: a count crossing, and the threshold moving.
+    assert flipped >= 10 and moved_threshold >= 3
