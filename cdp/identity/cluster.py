@@ -31,6 +31,9 @@ from cdp.schemas.canonical import conform
 
 log = logging.getLogger(__name__)
 
+#: Match weights closer than this (in bits) are a tie for the order of the guard's greedy merge.
+_WEIGHT_DECIMALS = 9
+
 _EDGE_FIELDS: dict[str, pl.DataType] = {
     "match_probability": pl.Float64(),
     "match_weight": pl.Float64(),
@@ -182,11 +185,20 @@ def _split_violators(
     in_bad = np.isin(labels, bad)
     nodes = np.flatnonzero(in_bad).astype(np.int64)
     link_a = links["a"].to_numpy()
+    # Strongest first: must-links, certain links, then by weight. Weights are compared at 1e-9
+    # bits, so float noise (an edge re-weighed on a later day differs from a fresh score by
+    # ~1e-14) cannot reorder links that tie, and record keys break ties on every path alike.
     ordered = (
         links.filter(pl.Series(in_bad[link_a]))
         .with_columns(component=pl.Series(labels[link_a][in_bad[link_a]]))
         .sort(
-            ["is_must", "match_probability", "match_weight", "a", "b"],
+            [
+                pl.col("is_must"),
+                pl.col("match_probability") >= 1.0,
+                pl.col("match_weight").round(_WEIGHT_DECIMALS),
+                pl.col("a"),
+                pl.col("b"),
+            ],
             descending=[True, True, True, False, False],
             nulls_last=True,
         )

@@ -182,3 +182,34 @@ def test_edges_naming_unknown_records_are_ignored(build):
 def test_bad_policy_is_a_config_error(settings):
     with pytest.raises(ConfigError, match="clustering policy"):
         ClusteringPolicy(**settings)
+
+
+def test_float_noise_in_a_weight_does_not_reorder_the_guards_merges(build):
+    # 2 (no token) links 1 (tokA) and 3 (tokB) equally strongly: the tie goes to the smaller keys,
+    # so 1 and 2 merge and 2-3 is refused. An edge re-weighed on a later day may carry the same
+    # weight give or take 1e-14; the guard must decide exactly as on a fresh score.
+    records = build.records(("1", "tokA"), ("2", None), ("3", "tokB"))
+    tied = build.edges(("1", "2", 0.95), ("2", "3", 0.95))
+    noisy = tied.with_columns(
+        pl.when(pl.col("record_id_l") == "2")
+        .then(pl.col("match_weight") + 1e-12)
+        .otherwise(pl.col("match_weight"))
+        .alias("match_weight"),
+        pl.when(pl.col("record_id_l") == "2")
+        .then(pl.col("match_probability") + 1e-15)
+        .otherwise(pl.col("match_probability"))
+        .alias("match_probability"),
+    )
+
+    fresh = cluster_records(records, tied, decisions=build.decisions())
+    reweighed = cluster_records(records, noisy, decisions=build.decisions())
+
+    assert fresh.assignments["cluster_key"].to_list() == ["s:1", "s:1", "s:3"]
+    assert_frame_equal(reweighed.assignments, fresh.assignments)
+    # A real difference in weight still wins over the key order.
+    stronger = tied.with_columns(
+        pl.when(pl.col("record_id_l") == "2")
+        .then(pl.col("match_weight") + 0.01)
+        .otherwise(pl.col("match_weight"))
+    )
+    assert cluster_records(records, stronger).assignments["cluster_key"].to_list() == ["s:1", "s:2", "s:2"]
