@@ -28,7 +28,7 @@ from cdp.pipeline import (
     score_edges,
     stable_identity,
 )
-from cdp.schemas.canonical import conform
+from cdp.schemas.canonical import conform, empty_frame
 from cdp.version import code_version
 
 if TYPE_CHECKING:
@@ -185,66 +185,66 @@ def resolve_identities(
     Both paths keep customer IDs stable against the previously published identity state and
     honour the steward's decisions; the incremental one re-scores only new and changed records.
     """
-    from cdp.identity import cluster_records, decisions_version
+    from cdp.identity import REVIEW_COLUMNS, cluster_records, decisions_version
     from cdp.incremental import resolve_increment
 
     started = time.perf_counter()
     mode, reason = _identity_mode(warehouse, model=model, policy=policy, full_refresh=full_refresh)
     previous_state = identity_state_from_warehouse(warehouse)
+    applied_decisions = decisions_version(decisions)
     if (
         mode == INCREMENTAL
         and previous_state is not None
         and parties.is_unchanged
-        and _last_decisions_version(warehouse) == decisions_version(decisions)
+        and _last_decisions_version(warehouse) == applied_decisions
     ):
-        return _unchanged_identity(
-            parties,
-            previous_state,
-            warehouse=warehouse,
-            model=model,
-            policy=policy,
-            decisions=decisions,
-            run_id=run_id,
-            run_time=run_time,
-            started=started,
-        )
-    all_parties = parties.collect()
-    delta = _party_delta(parties, all_parties, warehouse)
-    if mode == INCREMENTAL and previous_state is not None and delta is not None:
-        step = resolve_increment(
-            previous_parties=None,
-            delta=delta,
-            parties=all_parties,
-            previous_edges=_table_or_empty(warehouse, "identity_edges", like=pl.DataFrame()),
-            previous_state=previous_state,
-            previous_review_queue=previous_table(warehouse, "identity_review_queue"),
-            model_json=model.for_population(all_parties.height),
-            engine=engine,
-            policy=policy,
-            decisions=decisions,
-            run_id=run_id,
-            run_time=run_time,
-        )
-        edges, state, queue = step.edges, step.state, step.review_queue
-        affected = step.affected_customer_ids.cast(pl.String).rename("customer_id").to_frame()
-        scored = step.scored_records
+        # Nothing the state depends on changed: the incremental path would re-cluster nothing,
+        # yet still pay for comparing every record key with yesterday's.
+        reason = "no party record or steward decision changed"
+        edges = _table_or_empty(warehouse, "identity_edges", like=pl.DataFrame())
+        state = previous_state
+        queue = _table_or_empty(warehouse, "identity_review_queue", like=empty_frame(REVIEW_COLUMNS))
+        affected = pl.DataFrame(schema={"customer_id": pl.String()})
+        records, counts = parties.previous_row_count(), (0, 0, 0, 0)
     else:
-        edges = score_edges(
-            all_parties, warehouse=warehouse, engine=engine, review_floor=policy.review_band[0]
+        all_parties = parties.collect()
+        delta = _party_delta(parties, all_parties, warehouse)
+        if mode == INCREMENTAL and previous_state is not None and delta is not None:
+            step = resolve_increment(
+                previous_parties=None,
+                delta=delta,
+                parties=all_parties,
+                previous_edges=_table_or_empty(warehouse, "identity_edges", like=pl.DataFrame()),
+                previous_state=previous_state,
+                previous_review_queue=previous_table(warehouse, "identity_review_queue"),
+                model_json=model.for_population(all_parties.height),
+                engine=engine,
+                policy=policy,
+                decisions=decisions,
+                run_id=run_id,
+                run_time=run_time,
+            )
+            edges, state, queue = step.edges, step.state, step.review_queue
+            affected = step.affected_customer_ids.cast(pl.String).rename("customer_id").to_frame()
+            scored = step.scored_records
+        else:
+            edges = score_edges(
+                all_parties, warehouse=warehouse, engine=engine, review_floor=policy.review_band[0]
+            )
+            clustered = cluster_records(all_parties, edges, policy=policy, decisions=decisions)
+            state = stable_identity(
+                clustered.assignments, previous=previous_state, run_id=run_id, run_time=run_time
+            )
+            queue = clustered.review_queue
+            affected = state.clusters.select("customer_id").unique().sort("customer_id")
+            scored = all_parties.height
+        records = all_parties.height
+        counts = (
+            all_parties.height if delta is None else delta.new.height,
+            0 if delta is None else delta.changed.height,
+            0 if delta is None else delta.removed.height,
+            scored,
         )
-        clustered = cluster_records(all_parties, edges, policy=policy, decisions=decisions)
-        state = stable_identity(
-            clustered.assignments, previous=previous_state, run_id=run_id, run_time=run_time
-        )
-        queue = clustered.review_queue
-        affected = state.clusters.select("customer_id").unique().sort("customer_id")
-        scored = all_parties.height
-    counts = (
-        all_parties.height if delta is None else delta.new.height,
-        0 if delta is None else delta.changed.height,
-        0 if delta is None else delta.removed.height,
-        scored,
-    )
     previous_events = 0 if previous_state is None else previous_state.changes.height
     row = {
         "run_id": run_id,
@@ -253,10 +253,10 @@ def resolve_identities(
         "reason": reason,
         "model_version": model.version,
         "code_version": code_version(),
-        "decisions_version": decisions_version(decisions),
+        "decisions_version": applied_decisions,
         "threshold": policy.threshold,
         "max_cluster_size": policy.max_cluster_size,
-        "records": all_parties.height,
+        "records": records,
         "new_records": counts[0],
         "changed_records": counts[1],
         "removed_records": counts[2],
@@ -267,8 +267,9 @@ def resolve_identities(
         "seconds": round(time.perf_counter() - started, 3),
     }
     log.info(
-        "identity %s run: %s",
+        "identity %s run (%s): %s",
         mode,
+        reason,
         {key: row[key] for key in ("records", "scored_records", "affected_customers")},
     )
     runs = _appended(previous_table(warehouse, "identity_runs"), row, IDENTITY_RUN_COLUMNS)
@@ -288,56 +289,6 @@ def _last_decisions_version(warehouse: Warehouse) -> str | None:
     if runs is None or runs.is_empty() or "decisions_version" not in runs.columns:
         return None
     return runs["decisions_version"][-1]
-
-
-def _unchanged_identity(
-    parties: TableChanges,
-    previous_state: IdentityState,
-    *,
-    warehouse: Warehouse,
-    model: ModelVersion,
-    policy: ClusteringPolicy,
-    decisions: Decisions,
-    run_id: str,
-    run_time: dt.datetime,
-    started: float,
-) -> IdentityRun:
-    """The published identity state, untouched: no party record changed and no steward decision
-    was added or withdrawn, so the incremental path would re-cluster nothing (it would still pay
-    for comparing every record key with yesterday's)."""
-    from cdp.identity import REVIEW_COLUMNS, decisions_version
-
-    queue = previous_table(warehouse, "identity_review_queue")
-    row = {
-        "run_id": run_id,
-        "run_time": run_time,
-        "mode": INCREMENTAL,
-        "reason": "no party record or steward decision changed",
-        "model_version": model.version,
-        "code_version": code_version(),
-        "decisions_version": decisions_version(decisions),
-        "threshold": policy.threshold,
-        "max_cluster_size": policy.max_cluster_size,
-        "records": parties.previous_row_count(),
-        "new_records": 0,
-        "changed_records": 0,
-        "removed_records": 0,
-        "scored_records": 0,
-        "affected_customers": 0,
-        "customers": previous_state.clusters["customer_id"].n_unique(),
-        "identity_events": 0,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    log.info("identity incremental run: no party record or decision changed, state reused")
-    events = previous_state.changes.height
-    return IdentityRun(
-        edges=_table_or_empty(warehouse, "identity_edges", like=pl.DataFrame()),
-        state=previous_state,
-        review_queue=conform(pl.DataFrame(), REVIEW_COLUMNS) if queue is None else queue,
-        affected_customer_ids=pl.DataFrame(schema={"customer_id": pl.String()}),
-        runs=_appended(previous_table(warehouse, "identity_runs"), row, IDENTITY_RUN_COLUMNS),
-        change_log=_appended_events(warehouse, previous_state.changes, events),
-    )
 
 
 def _appended_events(warehouse: Warehouse, log: pl.DataFrame, previous_events: int) -> TableChanges | None:

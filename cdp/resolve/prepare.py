@@ -101,9 +101,20 @@ def _value_counts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     )
 
 
-def _threshold(counts: pl.DataFrame, *, quantile: float, multiplier: float, min_records: int) -> int:
-    tail = counts["records"].quantile(quantile, interpolation="higher")
-    return max(min_records, math.ceil(multiplier * float(tail or 1)))
+@dataclass(frozen=True)
+class _Rule:
+    """The placeholder threshold: ``multiplier`` times the ``quantile`` of records per value,
+    never below ``min_records``."""
+
+    quantile: float
+    multiplier: float
+    min_records: int
+
+    def threshold(self, tail: float | None) -> int:
+        return max(self.min_records, math.ceil(self.multiplier * float(tail or 1)))
+
+    def of(self, counts: pl.DataFrame) -> int:
+        return self.threshold(counts["records"].quantile(self.quantile, interpolation="higher"))
 
 
 def detect_placeholders(
@@ -180,12 +191,12 @@ def placeholder_flips(
     values: dict[str, frozenset[str]] = {}
     thresholds: dict[str, int] = {}
     flips: dict[str, frozenset[str]] = {}
-    rule = {"quantile": quantile, "multiplier": multiplier, "min_records": min_records}
+    rule = _Rule(quantile, multiplier, min_records)
     for column in _screened_columns(parties, columns):
         counts = _value_counts(parties, column)
         if counts.is_empty():
             continue
-        threshold = _threshold(counts, **rule)
+        threshold = rule.of(counts)
         found = counts.filter(pl.col("records") >= threshold)["value"].to_list()
         thresholds[column] = threshold
         if found:
@@ -202,7 +213,7 @@ def _flipped(
     column: str,
     arrived: pl.DataFrame | None,
     departed: pl.DataFrame | None,
-    rule: Mapping[str, float | int],
+    rule: _Rule,
 ) -> frozenset[str] | None:
     """Values of ``column`` on the other side of the placeholder threshold before the batch.
 
@@ -243,10 +254,7 @@ def _flipped(
     )
     if histogram.is_empty():
         return None
-    threshold_before = max(
-        int(rule["min_records"]),
-        math.ceil(float(rule["multiplier"]) * _higher_quantile(histogram, float(rule["quantile"]))),
-    )
+    threshold_before = rule.threshold(_higher_quantile(histogram, rule.quantile))
     flipped = moved.filter((pl.col("now") >= threshold) != (pl.col("then") >= threshold_before))
     found = set(flipped["value"].to_list())
     if threshold_before != threshold:
