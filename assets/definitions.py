@@ -27,7 +27,11 @@ def _local_resources(config_path: str, warehouse_dir: str, options: RunOptions) 
         "sources": SourcesResource(config_path=config_path),
         "warehouse": WarehouseResource(root=warehouse_dir),
         "run_options": options,
-        "linkage_backend": DuckDBLinkageBackend(temp_directory=str(Path(warehouse_dir, ".tmp"))),
+        "linkage_backend": (
+            SparkLinkageBackend(master="local[*]")
+            if options.linkage_engine == "spark"
+            else DuckDBLinkageBackend(temp_directory=str(Path(warehouse_dir, ".tmp")))
+        ),
         "io_manager": StagedParquetIOManager(base_dir=str(Path(warehouse_dir, "_staging"))),
     }
 

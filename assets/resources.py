@@ -55,6 +55,8 @@ class RunOptions(dg.ConfigurableResource):
     as_of: str | None = None
     match_threshold: float = 0.8
     max_cluster_size: int = 20
+    #: ``duckdb`` (one machine) or ``spark`` (Splink on a local Spark session; a cluster in prod).
+    linkage_engine: str = "duckdb"
 
     def as_of_date(self) -> dt.date:
         return dt.date.fromisoformat(self.as_of) if self.as_of else dt.date.today()

@@ -8,6 +8,7 @@ without pyspark.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -95,15 +96,19 @@ class SparkEngine:
                 "(pip install 'cdp[spark]') or use the duckdb engine"
             ) from None
         from splink import SparkAPI
+        from splink.internals.spark.jar_location import similarity_jar_location
 
         session = (
             SparkSession.builder.master(self.master)
             .appName(self.app_name)
             .config("spark.sql.shuffle.partitions", str(self.shuffle_partitions))
+            # Splink's string-similarity UDFs (jaro_winkler, damerau_levenshtein) live in its jar.
+            .config("spark.jars", similarity_jar_location())
             .getOrCreate()
         )
-        if self.checkpoint_dir is not None:
-            session.sparkContext.setCheckpointDir(self.checkpoint_dir)
+        # Splink checkpoints intermediate tables to break long lineages; it needs a directory.
+        checkpoint_dir = self.checkpoint_dir or tempfile.mkdtemp(prefix="cdp-spark-checkpoints-")
+        session.sparkContext.setCheckpointDir(checkpoint_dir)
         return SparkAPI(spark_session=session)
 
 

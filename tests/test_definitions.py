@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from assets.definitions import ENVIRONMENTS, build_defs
+from assets.resources import DuckDBLinkageBackend, RunOptions, SparkLinkageBackend
 from cdp.pipeline import PUBLISHED_TABLES
 
 STAGE_GROUPS = {"ingest", "standardize", "resolve", "customer_360", "features", "segments", "publish"}
@@ -42,3 +43,13 @@ def test_quality_gates_are_blocking() -> None:
 def test_unknown_environment_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown environment"):
         build_defs("staging")
+
+
+@pytest.mark.parametrize(
+    ("engine", "backend"), [("duckdb", DuckDBLinkageBackend), ("spark", SparkLinkageBackend)]
+)
+def test_the_run_option_picks_the_linkage_engine(engine: str, backend: type) -> None:
+    defs = build_defs("local", run_options=RunOptions(linkage_engine=engine))
+    chosen = defs.resources["linkage_backend"]
+    assert type(chosen) is backend
+    assert chosen.engine().name == engine

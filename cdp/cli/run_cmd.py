@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -38,9 +39,21 @@ WarehouseOption = Annotated[
 ]
 
 
-def _execute(
-    *, config: Path, warehouse: Path, selection: list[str] | None = None, **options: object
-) -> None:
+class LinkageEngineName(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    LinkageEngineName,
+    typer.Option(
+        "--engine",
+        help="Where Splink runs: duckdb (embedded) or spark (a local Spark session; needs cdp[spark], Java).",
+    ),
+]
+
+
+def _execute(*, config: Path, warehouse: Path, selection: list[str] | None = None, **options: object) -> None:
     runner = importlib.import_module("assets.runner")
     resources = importlib.import_module("assets.resources")
     console = Console(stderr=True, highlight=False)
@@ -83,6 +96,7 @@ def register(app: typer.Typer) -> None:
         as_of: Annotated[
             str | None, typer.Option(help="Point-in-time date (YYYY-MM-DD) for features; default today.")
         ] = None,
+        engine: EngineOption = LinkageEngineName.duckdb,
     ) -> None:
         """Run the whole pipeline: ingest, resolve, customer 360, features, segments, publish."""
         _execute(
@@ -91,16 +105,22 @@ def register(app: typer.Typer) -> None:
             retrain=retrain,
             full_refresh=full_refresh,
             as_of=_checked_date(as_of),
+            linkage_engine=engine.value,
         )
 
     @app.command("train")
-    def train(config: ConfigOption = DEFAULT_CONFIG, warehouse: WarehouseOption = DEFAULT_WAREHOUSE) -> None:
+    def train(
+        config: ConfigOption = DEFAULT_CONFIG,
+        warehouse: WarehouseOption = DEFAULT_WAREHOUSE,
+        engine: EngineOption = LinkageEngineName.duckdb,
+    ) -> None:
         """Retrain the Splink linkage model on the current extracts and store a new model version."""
         _execute(
             config=config,
             warehouse=warehouse,
             selection=[*TRAINING_INPUTS, "std_parties", "linkage_model"],
             retrain=True,
+            linkage_engine=engine.value,
         )
 
 

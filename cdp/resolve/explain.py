@@ -6,7 +6,6 @@ records, so an explanation shows the same weights as the batch prediction that p
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import polars as pl
 from splink import Linker
 
 from cdp.errors import NotFoundError
+from cdp.resolve.dialects import dialect_of, linker_settings
 from cdp.resolve.predict import tf_columns_of
 from cdp.resolve.prepare import prepare_linkage_input
 from cdp.resolve.train import register_input
@@ -79,7 +79,7 @@ class _Scorer:
         self.prepared = prepare_linkage_input(parties)
         self.db_api: DatabaseAPISubClass = engine.db_api()
         table = register_input(self.db_api, self.prepared, "cdp_linkage_input")
-        self.linker = Linker(table, json.loads(model_json), log_level=None)
+        self.linker = Linker(table, linker_settings(model_json, dialect_of(self.db_api)), log_level=None)
         for column in tf_columns_of(model_json):
             self.linker.table_management.compute_tf_table(column)
         self._registered = 0

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from splink import Linker
 
+from cdp.resolve.dialects import dialect_of, linker_settings
 from cdp.resolve.prepare import detect_placeholders, prepare_linkage_input
 from cdp.resolve.train import register_input
 
@@ -145,7 +146,7 @@ def predict_edges(
     db_api = engine.db_api()
     try:
         table = register_input(db_api, prepared, "cdp_linkage_input")
-        linker = Linker(table, json.loads(model_json), log_level=None)
+        linker = Linker(table, linker_settings(model_json, dialect_of(db_api)), log_level=None)
         n_chunks = chunks if chunks is not None else max(1, -(-prepared.height // 500_000))
         predictions = linker.inference.predict(
             threshold_match_probability=threshold,
@@ -259,7 +260,7 @@ def predict_incremental_edges(
     try:
         all_table = register_input(db_api, prepared, "cdp_linkage_all")
         new_table = register_input(db_api, prepared.filter(is_new), "cdp_linkage_new")
-        linker = Linker(all_table, json.loads(model_json), log_level=None)
+        linker = Linker(all_table, linker_settings(model_json, dialect_of(db_api)), log_level=None)
         for column in tf_columns_of(model_json):
             linker.table_management.compute_tf_table(column)
         parts: list[pl.DataFrame] = []

@@ -22,6 +22,7 @@ from splink.internals.exceptions import EMTrainingException
 
 from cdp.errors import CdpError
 from cdp.resolve.context import apply_context_probabilities, floor_unobserved_u
+from cdp.resolve.dialects import MODEL_DIALECT, dialect_of, linker_settings, with_model_sql
 from cdp.resolve.prepare import detect_placeholders, prepare_linkage_input
 from cdp.resolve.settings import build_settings
 
@@ -105,8 +106,13 @@ def available_columns(parties: pl.DataFrame) -> list[str]:
 
 
 def register_input(db_api: DatabaseAPISubClass, frame: pl.DataFrame, name: str) -> SplinkDataFrame:
-    """Register a prepared frame with Splink under ``name`` (Arrow for DuckDB, pandas otherwise)."""
-    data: Any = frame.to_arrow() if db_api.sql_dialect.sql_dialect_str == "duckdb" else frame.to_pandas()
+    """Register a prepared frame with Splink under ``name``: as Arrow for DuckDB, as a Spark
+    DataFrame built from Arrow for Spark (pandas cannot say what type a list column holds)."""
+    data: Any = frame.to_arrow()
+    if db_api.sql_dialect.sql_dialect_str == "spark":
+        # One Spark session serves every linker in the process: an earlier call's view goes.
+        db_api.spark.catalog.dropTempView(name)
+        data = db_api.spark.createDataFrame(data)
     return db_api.register(data, table_name=name)
 
 
@@ -186,7 +192,7 @@ def train_model(
     counts = blocking_counts(table, settings.blocking_rules_to_generate_predictions, sample=sample)
     timings["blocking_analysis"] = time.perf_counter() - step
 
-    linker = Linker(table, settings, log_level=None)
+    linker = Linker(table, linker_settings(settings, dialect_of(db_api)), log_level=None)
     step = time.perf_counter()
     prior_rules: list[str | BlockingRuleCreator] = [
         block_on(*rule) for rule in PRIOR_RULES if _usable(rule, available)
@@ -226,7 +232,11 @@ def train_model(
     context = apply_context_probabilities(linker._settings_obj, prepared)
     timings["context"] = time.perf_counter() - step
 
-    model = _rounded(linker.misc.save_model_to_json())
+    model = linker.misc.save_model_to_json()
+    if dialect_of(db_api) != MODEL_DIALECT:
+        # Stored in one dialect, so a model trained on Spark also scores on DuckDB.
+        model = with_model_sql(model, settings.create_settings_dict(MODEL_DIALECT))
+    model = _rounded(model)
     model_json = json.dumps(model, indent=2)
     db_api.delete_tables_created_by_splink_from_db()
     timings["total"] = time.perf_counter() - started
