@@ -151,7 +151,7 @@ def update_incrementally(
     )
     reach = pl.concat([affected, gone])
     review = _review_queue(result.review_queue, edges, reach, decided, previous_review_queue, policy=policy)
-    affected_ids = pl.concat([old_ids, rebuilt["customer_id"]]).unique().sort().rename("customer_id")
+    affected_ids = _changed_customers(prev.filter(pl.col("customer_id").is_in(old_ids.implode())), rebuilt)
     log.info(
         "incremental identity: %d seeds, %d affected records, %d gone, %d affected customers, %d events",
         seeds.height,
@@ -220,6 +220,15 @@ def _mates(prev: pl.DataFrame, of: pl.DataFrame) -> pl.DataFrame:
     """Keys of every record that shared a previous customer with a record of ``of``."""
     customers = prev.join(of, on=list(KEYS), how="semi").select("customer_id").unique()
     return prev.join(customers, on="customer_id", how="semi").select(KEYS)
+
+
+def _changed_customers(before: pl.DataFrame, after: pl.DataFrame) -> pl.Series:
+    """Customers that gained, lost or changed a record (recomputed ones left as they were are not:
+    downstream tables do not change for them)."""
+    assignment = [*KEYS, "customer_id"]
+    left = before.select(assignment).join(after.select(assignment), on=assignment, how="anti")
+    joined = after.select(assignment).join(before.select(assignment), on=assignment, how="anti")
+    return pl.concat([left["customer_id"], joined["customer_id"]]).unique().sort().rename("customer_id")
 
 
 def _closure(

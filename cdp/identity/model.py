@@ -180,8 +180,9 @@ class IncrementalResult:
 
     Attributes:
         state: the new identity state (carried-over rows plus the recomputed ones).
-        affected_customer_ids: every customer ID, old or new, that holds or held a recomputed
-            record; downstream tables need rebuilding for exactly these.
+        affected_customer_ids: every customer ID, old or new, that gained, lost or changed a
+            record; downstream tables need rebuilding for exactly these (a recomputed customer
+            left with the same records under the same ID is not one).
         edges: the merged edge table to keep for the next increment.
         review_queue: the review queue after this increment.
         guard_flags: guard flags of the recomputed components.

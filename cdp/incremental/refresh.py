@@ -97,7 +97,7 @@ def refresh_customer_360(
         previous: the five tables the previous run published (built from ``previous_inputs``).
         previous_inputs: the inputs of the previous run (its as-of date included).
         inputs: this run's inputs (``clusters`` is the new ``identity_clusters``).
-        affected_customer_ids: customer IDs the identity update re-clustered
+        affected_customer_ids: customer IDs whose records the identity update changed
             (:attr:`IncrementResolution.affected_customer_ids`).
         rules: survivorship rules (the same as the previous run's).
         activity: party keys whose accounts, holder links, events or consents changed

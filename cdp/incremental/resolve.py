@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cdp.identity import IdentityState, update_incrementally
+from cdp.identity.model import REVIEW_BAND
 from cdp.incremental.delta import KEYS, PartyDelta, party_delta
 from cdp.schemas.canonical import conform
 
@@ -31,7 +32,7 @@ class IncrementResolution:
         state: the new identity state (the previous one, same frames, when nothing changed).
         edges: the ``identity_edges`` to publish and to pass in as ``previous_edges`` next time.
         review_queue: the ``identity_review_queue`` after this batch.
-        affected_customer_ids: customer IDs (old and new) whose records were re-clustered; the
+        affected_customer_ids: customer IDs (old and new) whose set of records changed; the
             customer 360 needs rebuilding for exactly these (plus what its own inputs touch).
         events: this run's ``identity_changes`` rows (empty when nothing changed).
         delta: the party delta the batch was computed from.
@@ -172,6 +173,11 @@ def resolve_increment(
             changed = pl.concat([changed, rescored.select(keys)])
         prepared = prepare_linkage_input(parties, placeholders=placeholders)
         previous_edges, reweighed_keys = _reweighed(previous_edges, prepared, model_json, policy, floor)
+        if previous_review_queue is not None:
+            # The guard splits a conflicting component by its links' order of weight, and today's
+            # weights may order them differently: its components are clustered again, as a full
+            # run would, even when no link crossed the threshold.
+            reweighed_keys = pl.concat([reweighed_keys, _guarded_records(previous_review_queue)]).unique()
     if batch.height:
         new_edges = increment_edges(
             parties,
@@ -229,6 +235,17 @@ def resolve_increment(
         scored_records=batch.height,
         affected_records=result.affected_records,
     )
+
+
+def _guarded_records(review_queue: pl.DataFrame) -> pl.DataFrame:
+    """Both records of every link the guard refused (its components are where it acted)."""
+    refused = review_queue.filter(pl.col("reason") != REVIEW_BAND)
+    return pl.concat(
+        [
+            refused.select(source="source_l", record_id="record_id_l"),
+            refused.select(source="source_r", record_id="record_id_r"),
+        ]
+    ).unique()
 
 
 def _reweighed(

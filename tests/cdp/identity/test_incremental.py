@@ -327,3 +327,25 @@ def test_a_rescored_pair_replaces_the_previous_score_in_either_orientation(build
         ("1", "2", 0.6),
     ]
     assert build.groups(result.state.clusters) == [["1"], ["2", "3"]]
+
+
+def test_a_customer_clustered_again_to_the_same_records_is_not_affected(build):
+    records = build.records("1", "2", "3", "4")
+    edges = build.edges(("1", "2", 0.99), ("3", "4", 0.99))
+    state = _start(build, records, edges, build.decisions())
+    ids = dict(zip(state.clusters["record_id"], state.clusters["customer_id"], strict=True))
+
+    # Records 1 and 2 are clustered again (a re-weighed edge), and 4 joins a new record 5.
+    result = _step(
+        build,
+        state,
+        edges,
+        build.edges(("4", "5", 0.99)),
+        pl.concat([records, build.records("5")]),
+        build.decisions(),
+        reweighed=keys("1", "2"),
+    )
+
+    assert result.affected_records == 5
+    assert result.affected_customer_ids.to_list() == [ids["4"]]
+    assert result.state.changes.filter(pl.col("run_id") == "r2").height == 1

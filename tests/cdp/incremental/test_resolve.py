@@ -5,7 +5,14 @@ import datetime as dt
 import polars as pl
 from polars.testing import assert_frame_equal
 
-from cdp.identity import DECISION_COLUMNS, ClusteringPolicy, Decisions, resolve_customer_id
+from cdp.identity import (
+    DECISION_COLUMNS,
+    ClusteringPolicy,
+    Decisions,
+    assign_stable_ids,
+    cluster_records,
+    resolve_customer_id,
+)
 from cdp.incremental import resolve_increment
 from cdp.schemas.canonical import conform
 
@@ -243,3 +250,66 @@ def test_a_value_that_becomes_a_placeholder_is_rescored_as_a_full_run_would(
     assert result.edges.filter(twin_pair)["match_probability"].item() < before
     assert result.scored_records == 1 + 9
     assert_frame_equal(result.edges.select(pairs).sort(pairs), full_edges.select(pairs).sort(pairs))
+
+
+def test_a_guarded_component_is_split_again_by_todays_weights(model_json, engine, kit, full_run):
+    k = kit
+    # Z links both X and Y, whose national-ID tokens differ: the guard keeps Z's stronger link.
+    x = k.rec(
+        "X1", "alice", "smith", k.D1, token="tA", email="a.s@mail.com", address="1 main st", postcode="10001"
+    )
+    y = k.rec(
+        "Y1",
+        "alice",
+        "smith",
+        k.D1,
+        source="mortgage_borrowers",
+        token="tB",
+        phone="+12125550101",
+        address="1 main st",
+        postcode="10001",
+    )
+    z = k.rec(
+        "Z1",
+        "alice",
+        "smith",
+        k.D1,
+        source="card_holders",
+        email="a.s@mail.com",
+        phone="+12125550101",
+        address="1 main st",
+        postcode="10001",
+    )
+    filler = [
+        k.rec(f"F{i}", f"first{i}", f"last{i}", k.D3 + dt.timedelta(days=i), email=f"f{i}@mail.com")
+        for i in range(150)
+    ]
+    base = k.frame(x, y, z, *filler)
+    edges, _, _ = full_run(base, model_json, engine)
+    # Yesterday's weights ordered Z's two links the other way round (term frequencies and the prior
+    # move every day); both links stay above the threshold, so no link changes status today.
+    from_z = pl.col("record_id_l") == "Z1"
+    z_to_x, z_to_y = from_z & (pl.col("record_id_r") == "X1"), from_z & (pl.col("record_id_r") == "Y1")
+    weight_to_x = edges.filter(z_to_x)["match_weight"].item()
+    weight_to_y = edges.filter(z_to_y)["match_weight"].item()
+    assert weight_to_x > weight_to_y
+    stale = edges.with_columns(
+        match_weight=pl.when(z_to_x)
+        .then(weight_to_y)
+        .when(z_to_y)
+        .then(weight_to_x)
+        .otherwise("match_weight")
+    )
+    stale_clusters = cluster_records(base, stale, policy=ClusteringPolicy())
+    state = assign_stable_ids(stale_clusters.assignments, None, run_id="r0", run_time=dt.datetime(2026, 1, 1))
+    assert ids(state)["Z1"] == ids(state)["Y1"] != ids(state)["X1"]
+    grown = k.frame(x, y, z, *filler, k.rec("N1", "nora", "quinn", k.D2, email="nora@q.com"))
+
+    result = step(base, grown, stale, state, stale_clusters.review_queue, model_json, engine, run="r1")
+
+    _, full_state, _ = full_run(grown, model_json, engine)
+    assert ids(full_state)["Z1"] == ids(full_state)["X1"] != ids(full_state)["Y1"]
+    assert ids(result.state)["Z1"] == ids(result.state)["X1"] != ids(result.state)["Y1"]
+    assert not set(result.affected_customer_ids.to_list()) & {
+        customer for record, customer in ids(result.state).items() if record.startswith("F")
+    }
