@@ -32,7 +32,7 @@ from cdp.schemas.canonical import conform
 log = logging.getLogger(__name__)
 
 #: Match weights closer than this (in bits) are a tie for the order of the guard's greedy merge.
-_WEIGHT_DECIMALS = 9
+WEIGHT_DECIMALS = 9
 
 _EDGE_FIELDS: dict[str, pl.DataType] = {
     "match_probability": pl.Float64(),
@@ -195,7 +195,7 @@ def _split_violators(
             [
                 pl.col("is_must"),
                 pl.col("match_probability") >= 1.0,
-                pl.col("match_weight").round(_WEIGHT_DECIMALS),
+                pl.col("match_weight").round(WEIGHT_DECIMALS),
                 pl.col("a"),
                 pl.col("b"),
             ],

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from cdp.identity import IdentityState, update_incrementally
+from cdp.identity.cluster import WEIGHT_DECIMALS
+from cdp.identity.graph import connected_components
 from cdp.identity.model import REVIEW_BAND
 from cdp.incremental.delta import KEYS, PartyDelta, party_delta
 from cdp.schemas.canonical import conform
@@ -172,12 +174,9 @@ def resolve_increment(
             batch = pl.concat([batch, rescored])
             changed = pl.concat([changed, rescored.select(keys)])
         prepared = prepare_linkage_input(parties, placeholders=placeholders)
-        previous_edges, reweighed_keys = _reweighed(previous_edges, prepared, model_json, policy, floor)
-        if previous_review_queue is not None:
-            # The guard splits a conflicting component by its links' order of weight, and today's
-            # weights may order them differently: its components are clustered again, as a full
-            # run would, even when no link crossed the threshold.
-            reweighed_keys = pl.concat([reweighed_keys, _guarded_records(previous_review_queue)]).unique()
+        previous_edges, reweighed_keys = _reweighed(
+            previous_edges, prepared, model_json, policy, floor, review_queue=previous_review_queue
+        )
     if batch.height:
         new_edges = increment_edges(
             parties,
@@ -248,11 +247,98 @@ def _guarded_records(review_queue: pl.DataFrame) -> pl.DataFrame:
     ).unique()
 
 
+def _reordered_guard_records(
+    before: pl.DataFrame, after: pl.DataFrame, review_queue: pl.DataFrame, *, threshold: float
+) -> pl.DataFrame:
+    """Records of every component the guard split whose links today's weights order differently.
+
+    The guard (:func:`cdp.identity.cluster_records`) keeps a conflicting component's links
+    strongest first, certain links before the rest and weights compared at 1e-9 bits; only that
+    order decides the split, so a component whose links keep their order keeps its clusters.
+    ``after`` is ``before`` re-weighed (same rows, same order). Components are taken over the
+    links on both days (a link that crossed the threshold already has its records re-clustered).
+    """
+    guarded = _guarded_records(review_queue)
+    if guarded.is_empty():
+        return guarded
+
+    def ranked(edges: pl.DataFrame, name: str) -> pl.DataFrame:
+        return edges.select(
+            *_PAIR_KEYS,
+            pl.struct(
+                certain=pl.col("match_probability") >= 1.0,
+                weight=pl.col("match_weight").round(WEIGHT_DECIMALS),
+            ).alias(name),
+        )
+
+    # ``after`` is ``before`` re-weighed, row for row: links on both days need no join.
+    both = (after["match_probability"] >= threshold) & (before["match_probability"] >= threshold)
+    links = pl.concat(
+        [ranked(after.filter(both), "today"), ranked(before.filter(both), "before").select("before")],
+        how="horizontal",
+    ).with_columns(left=_node("source_l", "record_id_l"), right=_node("source_r", "record_id_r"))
+    # The guarded components: every node reached from a guarded record over the links.
+    region = guarded.select(node=_node("source", "record_id")).unique()
+    frontier = region
+    while frontier.height:
+        reached = pl.concat(
+            [
+                links.join(frontier, left_on="left", right_on="node", how="semi").select(node="right"),
+                links.join(frontier, left_on="right", right_on="node", how="semi").select(node="left"),
+            ]
+        )
+        frontier = reached.unique().join(region, on="node", how="anti")
+        region = pl.concat([region, frontier])
+    inside = links.filter(pl.col("left").is_in(region["node"].implode()))
+    if inside.is_empty():
+        return guarded.clear()
+    nodes = pl.concat([inside["left"], inside["right"]]).unique().sort()
+    a = nodes.search_sorted(inside["left"]).to_numpy()
+    b = nodes.search_sorted(inside["right"]).to_numpy()
+    labels = connected_components(nodes.len(), a, b)
+    inside = inside.with_columns(component=pl.Series(labels[a]))
+
+    def order(name: str) -> pl.DataFrame:
+        by = ["component", pl.col(name).struct.field("certain"), pl.col(name).struct.field("weight")]
+        ordered = inside.sort([*by, *_PAIR_KEYS], descending=[False, True, True, False, False, False, False])
+        return ordered.select(*_PAIR_KEYS, "component", position=pl.int_range(pl.len()).over("component"))
+
+    moved = (
+        order("today")
+        .join(order("before"), on=_PAIR_KEYS, suffix="_before")
+        .filter(pl.col("position") != pl.col("position_before"))
+    )
+    components = moved["component"].unique().implode()
+    reordered = inside.filter(pl.col("component").is_in(components))
+    log.info(
+        "guard: %d of %d split components reorder their links",
+        moved["component"].n_unique(),
+        inside["component"].n_unique(),
+    )
+    return pl.concat(
+        [
+            reordered.select(source="source_l", record_id="record_id_l"),
+            reordered.select(source="source_r", record_id="record_id_r"),
+        ]
+    ).unique()
+
+
+def _node(source: str, record_id: str) -> pl.Expr:
+    return pl.struct(pl.col(source).alias("source"), pl.col(record_id).alias("record_id")).hash()
+
+
 def _reweighed(
-    edges: pl.DataFrame, prepared: pl.DataFrame, model_json: str, policy: ClusteringPolicy, floor: float
+    edges: pl.DataFrame,
+    prepared: pl.DataFrame,
+    model_json: str,
+    policy: ClusteringPolicy,
+    floor: float,
+    *,
+    review_queue: pl.DataFrame | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Stored edges re-weighed for today's population, and the records whose clustering that may
-    change (an edge crossed the threshold, or moved into or out of the review band or the floor)."""
+    change: an edge crossed the threshold, or moved into or out of the review band or the floor,
+    or a component the guard split (named by ``review_queue``) now orders its links differently."""
     from cdp.resolve.reweigh import reweigh_edges
 
     reweighed = reweigh_edges(edges, prepared, model_json=model_json)
@@ -266,13 +352,13 @@ def _reweighed(
         )
 
     moved = reweighed.filter(status(pl.col("match_probability")) != status(edges["match_probability"]))
-    keys = pl.concat(
-        [
-            moved.select(source="source_l", record_id="record_id_l"),
-            moved.select(source="source_r", record_id="record_id_r"),
-        ]
-    ).unique()
-    return reweighed.filter(pl.col("match_probability") >= floor), keys
+    keys = [
+        moved.select(source="source_l", record_id="record_id_l"),
+        moved.select(source="source_r", record_id="record_id_r"),
+    ]
+    if review_queue is not None:
+        keys.append(_reordered_guard_records(edges, reweighed, review_queue, threshold=policy.threshold))
+    return reweighed.filter(pl.col("match_probability") >= floor), pl.concat(keys).unique()
 
 
 def _same_rows(left: pl.DataFrame, right: pl.DataFrame) -> bool:

@@ -313,3 +313,42 @@ def test_a_guarded_component_is_split_again_by_todays_weights(model_json, engine
     assert not set(result.affected_customer_ids.to_list()) & {
         customer for record, customer in ids(result.state).items() if record.startswith("F")
     }
+
+
+def test_only_guarded_components_whose_links_reorder_are_named():
+    from cdp.incremental.resolve import _reordered_guard_records
+
+    def edges(*rows):
+        return pl.DataFrame(
+            [("s", left, "s", right, probability, weight) for left, right, probability, weight in rows],
+            schema=[
+                "source_l",
+                "record_id_l",
+                "source_r",
+                "record_id_r",
+                "match_probability",
+                "match_weight",
+            ],
+            orient="row",
+        )
+
+    # Two guarded components (a-b-c refused b-c, x-y-z refused y-z) and one unguarded (p-q).
+    before = edges(
+        ("a", "b", 0.99, 9.0), ("a", "c", 0.98, 8.0), ("b", "c", 0.97, 7.0),
+        ("x", "y", 0.99, 9.0), ("x", "z", 0.98, 8.0), ("y", "z", 0.95, 6.0),
+        ("p", "q", 0.99, 9.0), ("p", "r", 0.95, 5.0),
+    )  # fmt: skip
+    # Today a-c outweighs a-b; x-y-z keeps its order (all shift alike); p-r falls below the
+    # threshold and p-q reorders but nothing there was guarded.
+    after = edges(
+        ("a", "b", 0.99, 9.1), ("a", "c", 0.99, 9.5), ("b", "c", 0.97, 7.1),
+        ("x", "y", 0.99, 9.2), ("x", "z", 0.98, 8.2), ("y", "z", 0.95, 6.2),
+        ("p", "q", 0.99, 4.0), ("p", "r", 0.50, 1.0),
+    )  # fmt: skip
+    queue = edges(("b", "c", 0.97, 7.0), ("y", "z", 0.95, 6.0), ("p", "q", 0.99, 9.0)).with_columns(
+        reason=pl.Series(["national_id_conflict", "cannot_link", "review_band"])
+    )
+
+    named = _reordered_guard_records(before, after, queue, threshold=0.9)
+
+    assert sorted(named["record_id"].to_list()) == ["a", "b", "c"]
