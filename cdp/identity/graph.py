@@ -58,6 +58,11 @@ def map_pairs(pairs: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def key_hash(source: str, record_id: str) -> pl.Expr:
+    """A 64-bit hash of a record key, for walking the link graph with integer joins."""
+    return pl.struct(pl.col(source).alias("source"), pl.col(record_id).alias("record_id")).hash()
+
+
 def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Label every node 0..n-1 with the smallest node of its connected component.
 

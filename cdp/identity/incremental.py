@@ -21,7 +21,7 @@ import logging
 import polars as pl
 
 from cdp.identity.cluster import cluster_records
-from cdp.identity.graph import canonical_pairs
+from cdp.identity.graph import canonical_pairs, key_hash
 from cdp.identity.ids import match_ids
 from cdp.identity.model import (
     KEYS,
@@ -240,11 +240,9 @@ def _closure(
     collision can only add records (every record with a reached hash is taken, with all its links
     and customer mates), and recomputing extra components is harmless, so no result depends on it.
     """
-    hashed = links.select(
-        left=_key_hash("source_l", "record_id_l"), right=_key_hash("source_r", "record_id_r")
-    )
-    members = prev.select(node=_key_hash("source", "record_id"), customer=pl.col("customer_id").hash())
-    affected = seeds.select(node=_key_hash("source", "record_id")).unique()
+    hashed = links.select(left=key_hash("source_l", "record_id_l"), right=key_hash("source_r", "record_id_r"))
+    members = prev.select(node=key_hash("source", "record_id"), customer=pl.col("customer_id").hash())
+    affected = seeds.select(node=key_hash("source", "record_id")).unique()
     frontier = affected
     while frontier.height:
         customers = members.join(frontier, on="node", how="semi").select("customer").unique()
@@ -257,11 +255,7 @@ def _closure(
         )
         frontier = reached.unique().join(affected, on="node", how="anti")
         affected = pl.concat([affected, frontier])
-    return current.filter(_key_hash("source", "record_id").is_in(affected["node"].implode())).select(KEYS)
-
-
-def _key_hash(source: str, record_id: str) -> pl.Expr:
-    return pl.struct(pl.col(source).alias("source"), pl.col(record_id).alias("record_id")).hash()
+    return current.filter(key_hash("source", "record_id").is_in(affected["node"].implode())).select(KEYS)
 
 
 def _review_queue(

@@ -11,7 +11,7 @@ import polars as pl
 
 from cdp.identity import IdentityState, update_incrementally
 from cdp.identity.cluster import WEIGHT_DECIMALS
-from cdp.identity.graph import connected_components
+from cdp.identity.graph import connected_components, key_hash
 from cdp.identity.model import REVIEW_BAND
 from cdp.incremental.delta import KEYS, PartyDelta, party_delta
 from cdp.schemas.canonical import conform
@@ -276,9 +276,9 @@ def _reordered_guard_records(
     links = pl.concat(
         [ranked(after.filter(both), "today"), ranked(before.filter(both), "before").select("before")],
         how="horizontal",
-    ).with_columns(left=_node("source_l", "record_id_l"), right=_node("source_r", "record_id_r"))
+    ).with_columns(left=key_hash("source_l", "record_id_l"), right=key_hash("source_r", "record_id_r"))
     # The guarded components: every node reached from a guarded record over the links.
-    region = guarded.select(node=_node("source", "record_id")).unique()
+    region = guarded.select(node=key_hash("source", "record_id")).unique()
     frontier = region
     while frontier.height:
         reached = pl.concat(
@@ -321,10 +321,6 @@ def _reordered_guard_records(
             reordered.select(source="source_r", record_id="record_id_r"),
         ]
     ).unique()
-
-
-def _node(source: str, record_id: str) -> pl.Expr:
-    return pl.struct(pl.col(source).alias("source"), pl.col(record_id).alias("record_id")).hash()
 
 
 def _reweighed(
