@@ -58,6 +58,16 @@ def map_pairs(pairs: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def endpoints(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Both records (``source``, ``record_id``) of every pair, one row per end (not deduplicated)."""
+    return pl.concat(
+        [
+            pairs.select(source="source_l", record_id="record_id_l"),
+            pairs.select(source="source_r", record_id="record_id_r"),
+        ]
+    )
+
+
 def key_hash(source: str, record_id: str) -> pl.Expr:
     """A 64-bit hash of a record key, for walking the link graph with integer joins."""
     return pl.struct(pl.col(source).alias("source"), pl.col(record_id).alias("record_id")).hash()

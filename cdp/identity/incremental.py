@@ -21,7 +21,7 @@ import logging
 import polars as pl
 
 from cdp.identity.cluster import cluster_records
-from cdp.identity.graph import canonical_pairs, key_hash
+from cdp.identity.graph import canonical_pairs, endpoints, key_hash
 from cdp.identity.ids import match_ids
 from cdp.identity.model import (
     KEYS,
@@ -109,8 +109,8 @@ def update_incrementally(
             arrivals,
             touched,
             pl.DataFrame(schema=prev.select(keys).schema) if reweighed is None else reweighed.select(keys),
-            _endpoints(fresh_edges),
-            _endpoints(decided),
+            endpoints(fresh_edges),
+            endpoints(decided),
             _mates(prev, gone),
         ]
     ).unique()
@@ -174,7 +174,7 @@ def _new_edges(new_edges: pl.DataFrame, current_keys: pl.DataFrame) -> pl.DataFr
     """New pairs among current records, one row per unordered pair (the last one given wins)."""
     keys = list(KEYS)
     # Probe the (large) record table with the (small) set of endpoints, never the other way round.
-    known = current_keys.join(_endpoints(new_edges).unique(), on=keys, how="semi")
+    known = current_keys.join(endpoints(new_edges).unique(), on=keys, how="semi")
     return (
         canonical_pairs(new_edges)
         .join(known, left_on=_LEFT, right_on=keys, how="semi", maintain_order="left")
@@ -204,15 +204,6 @@ def _carried_edges(
     )
     return kept.join(rescored, on=list(PAIR_KEYS), how="anti", maintain_order="left").join(
         flipped, on=list(PAIR_KEYS), how="anti", maintain_order="left"
-    )
-
-
-def _endpoints(pairs: pl.DataFrame) -> pl.DataFrame:
-    return pl.concat(
-        [
-            pairs.select(source="source_l", record_id="record_id_l"),
-            pairs.select(source="source_r", record_id="record_id_r"),
-        ]
     )
 
 

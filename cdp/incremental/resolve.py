@@ -11,7 +11,7 @@ import polars as pl
 
 from cdp.identity import IdentityState, update_incrementally
 from cdp.identity.cluster import WEIGHT_DECIMALS
-from cdp.identity.graph import connected_components, key_hash
+from cdp.identity.graph import connected_components, endpoints, key_hash
 from cdp.identity.model import REVIEW_BAND
 from cdp.incremental.delta import KEYS, PartyDelta, party_delta
 from cdp.schemas.canonical import conform
@@ -238,13 +238,7 @@ def resolve_increment(
 
 def _guarded_records(review_queue: pl.DataFrame) -> pl.DataFrame:
     """Both records of every link the guard refused (its components are where it acted)."""
-    refused = review_queue.filter(pl.col("reason") != REVIEW_BAND)
-    return pl.concat(
-        [
-            refused.select(source="source_l", record_id="record_id_l"),
-            refused.select(source="source_r", record_id="record_id_r"),
-        ]
-    ).unique()
+    return endpoints(review_queue.filter(pl.col("reason") != REVIEW_BAND)).unique()
 
 
 def _reordered_guard_records(
@@ -315,12 +309,7 @@ def _reordered_guard_records(
         moved["component"].n_unique(),
         inside["component"].n_unique(),
     )
-    return pl.concat(
-        [
-            reordered.select(source="source_l", record_id="record_id_l"),
-            reordered.select(source="source_r", record_id="record_id_r"),
-        ]
-    ).unique()
+    return endpoints(reordered).unique()
 
 
 def _reweighed(
@@ -348,10 +337,7 @@ def _reweighed(
         )
 
     moved = reweighed.filter(status(pl.col("match_probability")) != status(edges["match_probability"]))
-    keys = [
-        moved.select(source="source_l", record_id="record_id_l"),
-        moved.select(source="source_r", record_id="record_id_r"),
-    ]
+    keys = [endpoints(moved)]
     if review_queue is not None:
         keys.append(_reordered_guard_records(edges, reweighed, review_queue, threshold=policy.threshold))
     return reweighed.filter(pl.col("match_probability") >= floor), pl.concat(keys).unique()
