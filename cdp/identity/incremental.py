@@ -132,9 +132,10 @@ def update_incrementally(
         decisions=decisions,
     )
     old_ids = prev.join(pl.concat([affected, gone]), on=keys, how="semi")["customer_id"].unique()
+    recomputed_before = prev.filter(pl.col("customer_id").is_in(old_ids.implode()))
     rebuilt, events, merged = match_ids(
         result.assignments,
-        prev.filter(pl.col("customer_id").is_in(old_ids.implode())),
+        recomputed_before,
         history=previous,
         run_id=run_id,
         run_time=run_time,
@@ -151,7 +152,7 @@ def update_incrementally(
     )
     reach = pl.concat([affected, gone])
     review = _review_queue(result.review_queue, edges, reach, decided, previous_review_queue, policy=policy)
-    affected_ids = _changed_customers(prev.filter(pl.col("customer_id").is_in(old_ids.implode())), rebuilt)
+    affected_ids = _changed_customers(recomputed_before, rebuilt)
     log.info(
         "incremental identity: %d seeds, %d affected records, %d gone, %d affected customers, %d events",
         seeds.height,
