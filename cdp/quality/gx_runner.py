@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -31,6 +32,12 @@ _DATASOURCE = "cdp_quality"
 _META_KEY = "cdp_check"
 
 
+#: GIL switch interval while the background import runs. At Python's default (5 ms) the import
+#: thread, pure Python, keeps the GIL for 5 ms each time the main thread comes back from native
+#: Polars or DuckDB work, and a step making thousands of such calls ran 40-60% slower (a 1M-record
+#: daily identity step: 16 s instead of 10 s). A short interval hands the GIL back at once.
+_PREFETCH_SWITCH_INTERVAL = 0.0002
+
 _prefetch_lock = threading.Lock()
 _prefetch: threading.Thread | None = None
 
@@ -41,7 +48,9 @@ def prefetch_great_expectations() -> None:
     Importing GX takes about 4 s of pure Python (its expectation classes are pydantic models built
     at import). Started while a step runs native Polars or DuckDB work, which releases the GIL, the
     import overlaps it instead of delaying the quality gate that follows. A failed prefetch is
-    harmless: the gate then imports GX itself and reports any error there.
+    harmless: the gate then imports GX itself and reports any error there. While the import runs
+    the interpreter switches threads more often (``_PREFETCH_SWITCH_INTERVAL``), so the step's own
+    thread is not kept waiting for the GIL.
     """
     global _prefetch
     with _prefetch_lock:
@@ -53,11 +62,15 @@ def prefetch_great_expectations() -> None:
 
 def _import_great_expectations() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, _PREFETCH_SWITCH_INTERVAL))
     try:
         import great_expectations  # noqa: F401
         import great_expectations.data_context.types.base  # noqa: F401
     except Exception as error:  # the gate's own import will raise it where it can be reported
         log.debug("background import of great_expectations failed: %s", type(error).__name__)
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def _connection_factory(database: duckdb.DuckDBPyConnection) -> Callable[[], Any]:
