@@ -6,6 +6,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 import types
+from collections.abc import Iterator
 
 import pytest
 
@@ -31,11 +32,25 @@ class _RecordingFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self.intervals.append(sys.getswitchinterval())
 
 
+def _gx_module_names() -> list[str]:
+    return [name for name in sys.modules if name.split(".")[0] == "great_expectations"]
+
+
+@pytest.fixture
+def gx_unimported(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """great_expectations out of sys.modules for the test; afterwards whatever the test imported
+    under that name is dropped and the real modules come back (monkeypatch restores them)."""
+    for name in _gx_module_names():
+        monkeypatch.delitem(sys.modules, name)
+    yield
+    for name in _gx_module_names():
+        del sys.modules[name]
+
+
+@pytest.mark.usefixtures("gx_unimported")
 def test_background_import_runs_with_short_switch_interval_and_restores_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in [name for name in sys.modules if name.split(".")[0] == "great_expectations"]:
-        monkeypatch.delitem(sys.modules, name)
     finder = _RecordingFinder()
     monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
     before = sys.getswitchinterval()
@@ -47,9 +62,8 @@ def test_background_import_runs_with_short_switch_interval_and_restores_it(
     assert sys.getswitchinterval() == before
 
 
+@pytest.mark.usefixtures("gx_unimported")
 def test_failed_background_import_still_restores_switch_interval(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [name for name in sys.modules if name.split(".")[0] == "great_expectations"]:
-        monkeypatch.delitem(sys.modules, name)
     # None in sys.modules makes the import raise ImportError, as a broken install would.
     monkeypatch.setitem(sys.modules, "great_expectations", None)
     before = sys.getswitchinterval()
