@@ -215,6 +215,19 @@ def _blocking_candidates(
     return base.join(candidates, on="unique_id", how="semi", maintain_order="left")
 
 
+def term_frequencies(prepared: pl.DataFrame, columns: list[str]) -> dict[str, pl.DataFrame]:
+    """Splink's term-frequency lookup of each column: ``(value, tf_<column>)``, the value's share
+    of the column's non-null values (``term_frequencies_for_single_column_sql``, in Polars)."""
+    lookups: dict[str, pl.DataFrame] = {}
+    for column in columns:
+        counts = prepared.group_by(column).agg(records=pl.len()).drop_nulls(column)
+        # NumPy divides element by element, as DuckDB does; Polars multiplies by the reciprocal
+        # of a scalar divisor, which can differ in the last bit.
+        frequencies = counts["records"].to_numpy().astype("float64") / float(counts["records"].sum())
+        lookups[column] = counts.select(column).with_columns(pl.Series(f"tf_{column}", frequencies))
+    return lookups
+
+
 def predict_incremental_edges(
     base_parties: pl.DataFrame,
     new_parties: pl.DataFrame,
@@ -245,29 +258,31 @@ def predict_incremental_edges(
         ``identity_edges`` rows (never a base-to-base pair).
     """
     comparisons = comparison_names_of(model_json)
+    if new_parties.is_empty():
+        return pl.DataFrame(schema=edges_schema(comparisons))
     keys = ["source", "record_id"]
-    base_parties = base_parties.join(new_parties.select(keys), on=keys, how="anti")
-    everything = pl.concat([base_parties, new_parties], how="diagonal_relaxed")
     if prepared is None:
+        base_parties = base_parties.join(new_parties.select(keys), on=keys, how="anti")
+        everything = pl.concat([base_parties, new_parties], how="diagonal_relaxed")
         if placeholders is None:
             placeholders = detect_placeholders(everything)
         prepared = prepare_linkage_input(everything, placeholders=placeholders)
     new_ids = new_parties.select(unique_id=pl.concat_str(keys, separator=":"))
-    is_new = pl.col("unique_id").is_in(new_ids["unique_id"].implode())
-    if new_parties.is_empty():
-        return pl.DataFrame(schema=edges_schema(comparisons))
+    is_new = prepared["unique_id"].is_in(new_ids["unique_id"].implode())
+    new_records, base_records = prepared.filter(is_new), prepared.filter(~is_new)
     db_api = engine.db_api()
     try:
-        all_table = register_input(db_api, prepared, "cdp_linkage_all")
-        new_table = register_input(db_api, prepared.filter(is_new), "cdp_linkage_new")
-        linker = Linker(all_table, linker_settings(model_json, dialect_of(db_api)), log_level=None)
-        for column in tf_columns_of(model_json):
-            linker.table_management.compute_tf_table(column)
+        new_table = register_input(db_api, new_records, "cdp_linkage_new")
+        # The term frequencies are the whole population's, counted here rather than by
+        # registering every record with Splink only for it to count them.
+        linker = Linker(new_table, linker_settings(model_json, dialect_of(db_api)), log_level=None)
+        for column, frequencies in term_frequencies(prepared, tf_columns_of(model_json)).items():
+            linker.table_management.register_term_frequency_lookup(
+                register_input(db_api, frequencies, f"cdp_tf_{column}"), column
+            )
         parts: list[pl.DataFrame] = []
         columns = _prediction_columns(comparisons)
-        base = _blocking_candidates(
-            prepared.filter(~is_new), prepared.filter(is_new), blocking_columns(model_json)
-        )
+        base = _blocking_candidates(base_records, new_records, blocking_columns(model_json))
         if base.height:
             base_table = register_input(db_api, base, "cdp_linkage_base")
             between = linker.inference.predict_between(

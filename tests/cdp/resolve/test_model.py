@@ -17,7 +17,7 @@ from cdp.resolve import (
     predict_incremental_edges,
     train_model,
 )
-from cdp.resolve.predict import _blocking_candidates, blocking_columns
+from cdp.resolve.predict import _blocking_candidates, blocking_columns, term_frequencies, tf_columns_of
 from cdp.resolve.prepare import detect_placeholders, prepare_linkage_input
 from cdp.resolve.reweigh import reweigh_edges
 
@@ -156,6 +156,26 @@ def test_incremental_edges_match_a_full_run_for_new_records(population, trained,
     full = edges.filter(touches_new)
     assert incremental.select("record_id_l", "record_id_r").equals(full.select("record_id_l", "record_id_r"))
     assert incremental["match_weight"].to_list() == pytest.approx(full["match_weight"].to_list())
+
+
+def test_term_frequencies_are_the_ones_splink_computes(population, trained, engine) -> None:  # type: ignore[no-untyped-def]
+    # The incremental path registers these instead of letting Splink count the whole population:
+    # any difference in a frequency would move a match weight away from the full run's.
+    from splink import Linker
+
+    from cdp.resolve.dialects import dialect_of, linker_settings
+    from cdp.resolve.train import register_input
+
+    prepared = prepare_linkage_input(population.parties)
+    columns = tf_columns_of(trained.model_json)
+    assert columns
+    ours = term_frequencies(prepared, columns)
+    db_api = engine.db_api()
+    table = register_input(db_api, prepared, "tf_check")
+    linker = Linker(table, linker_settings(trained.model_json, dialect_of(db_api)), log_level=None)
+    for column in columns:
+        splinks = pl.from_arrow(linker.table_management.compute_tf_table(column).as_duckdbpyrelation().arrow())
+        assert ours[column].sort(column).equals(splinks.select(column, f"tf_{column}").sort(column)), column
 
 
 def test_party_only_source_without_email_or_phone_trains_and_predicts(population, engine) -> None:  # type: ignore[no-untyped-def]
