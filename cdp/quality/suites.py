@@ -62,7 +62,7 @@ class Check:
 
 def _unexpected_rows(query: str, description: str) -> dict[str, Any]:
     # GX adds its own alias to {batch} unless the query has a JOIN, so cross-table checks that alias
-    # the batch are written as LEFT JOIN anti-joins.
+    # the batch are written as DuckDB's ANTI JOIN (also the fastest anti-join DuckDB plans).
     return {"unexpected_rows_query": query, "description": description}
 
 
@@ -103,9 +103,8 @@ def _identity_checks() -> list[Check]:
             "std_parties",
             "UnexpectedRowsExpectation",
             _unexpected_rows(
-                "SELECT p.source, p.record_id FROM {batch} p LEFT JOIN (SELECT DISTINCT source, record_id, "
-                "true AS hit FROM identity_clusters) c ON c.source = p.source AND c.record_id = p.record_id "
-                "WHERE c.hit IS NULL",
+                "SELECT p.source, p.record_id FROM {batch} p ANTI JOIN identity_clusters c "
+                "ON c.source = p.source AND c.record_id = p.record_id",
                 "Every accepted party record has a row in identity_clusters.",
             ),
             columns=keys,
@@ -118,10 +117,8 @@ def _identity_checks() -> list[Check]:
             "identity_clusters",
             "UnexpectedRowsExpectation",
             _unexpected_rows(
-                "SELECT c.source, c.record_id, c.customer_id FROM {batch} c LEFT JOIN "
-                "(SELECT DISTINCT source, record_id, true AS hit FROM std_parties) p "
-                "ON p.source = c.source AND p.record_id = c.record_id "
-                "WHERE p.hit IS NULL",
+                "SELECT c.source, c.record_id, c.customer_id FROM {batch} c ANTI JOIN std_parties p "
+                "ON p.source = c.source AND p.record_id = c.record_id",
                 "Every identity_clusters row is an accepted party record.",
             ),
             columns=keys,
@@ -171,9 +168,8 @@ def _customer_360_checks() -> list[Check]:
             table,
             "UnexpectedRowsExpectation",
             _unexpected_rows(
-                "SELECT DISTINCT c.customer_id FROM identity_clusters c LEFT JOIN "
-                "(SELECT DISTINCT x.customer_id, true AS hit FROM {batch} x) m "
-                "ON m.customer_id = c.customer_id WHERE m.hit IS NULL",
+                "SELECT DISTINCT c.customer_id FROM identity_clusters c ANTI JOIN {batch} x "
+                "ON x.customer_id = c.customer_id",
                 "Every customer_id in identity_clusters has a customer_360 row.",
             ),
             columns=("customer_id",),
@@ -186,9 +182,8 @@ def _customer_360_checks() -> list[Check]:
             table,
             "UnexpectedRowsExpectation",
             _unexpected_rows(
-                "SELECT x.customer_id FROM {batch} x LEFT JOIN "
-                "(SELECT DISTINCT customer_id, true AS hit FROM identity_clusters) c "
-                "ON c.customer_id = x.customer_id WHERE c.hit IS NULL",
+                "SELECT x.customer_id FROM {batch} x ANTI JOIN identity_clusters c "
+                "ON c.customer_id = x.customer_id",
                 "Every customer_360 row has at least one party record in identity_clusters.",
             ),
             columns=("customer_id",),
