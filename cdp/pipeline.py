@@ -182,15 +182,27 @@ def _flat_report(report: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def score_edges(
-    parties: pl.DataFrame, *, warehouse: Warehouse, engine: LinkageEngine, review_floor: float
+    parties: pl.DataFrame,
+    *,
+    warehouse: Warehouse,
+    engine: LinkageEngine,
+    review_floor: float,
+    prepared: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Splink edges down to the review band's floor, unioned with the deterministic national-ID links."""
-    from cdp.resolve import deterministic_edges, predict_edges
+    """Splink edges down to the review band's floor, unioned with the deterministic national-ID links.
+
+    ``prepared``: the linkage input of ``parties`` when the caller has it (prepared otherwise).
+    """
+    from cdp.resolve import deterministic_edges, predict_edges, prepare_linkage_input
 
     model = current_model(warehouse)
     model_json = model.for_population(parties.height)
-    scored = predict_edges(parties, model_json=model_json, engine=engine, threshold=review_floor)
-    return combine_edges(scored, deterministic_edges(parties))
+    if prepared is None:
+        prepared = prepare_linkage_input(parties)
+    scored = predict_edges(
+        parties, model_json=model_json, engine=engine, threshold=review_floor, prepared=prepared
+    )
+    return combine_edges(scored, deterministic_edges(parties, prepared=prepared))
 
 
 def combine_edges(scored: pl.DataFrame, deterministic: pl.DataFrame) -> pl.DataFrame:

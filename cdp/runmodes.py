@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from cdp.features import FeatureResult
     from cdp.identity import ClusteringPolicy, Decisions, IdentityState
     from cdp.incremental import PartyDelta
+    from cdp.incremental.linkage_state import LinkageState
     from cdp.ingest.changes import TableChanges
     from cdp.segments import SegmentDefinition
     from cdp.warehouse import Warehouse
@@ -187,10 +188,19 @@ def resolve_identities(
     """
     from cdp.identity import REVIEW_COLUMNS, cluster_records, decisions_version
     from cdp.incremental import resolve_increment
+    from cdp.incremental.linkage_state import (
+        carry_linkage_state,
+        population_linkage_state,
+        save_linkage_state,
+    )
 
     started = time.perf_counter()
     mode, reason = _identity_mode(warehouse, model=model, policy=policy, full_refresh=full_refresh)
     previous_state = identity_state_from_warehouse(warehouse)
+    previous_runs = previous_table(warehouse, "identity_runs")
+    previous_run = (
+        None if previous_runs is None or previous_runs.is_empty() else str(previous_runs["run_id"][-1])
+    )
     applied_decisions = decisions_version(decisions)
     if (
         mode == INCREMENTAL
@@ -206,9 +216,17 @@ def resolve_identities(
         queue = _table_or_empty(warehouse, "identity_review_queue", like=empty_frame(REVIEW_COLUMNS))
         affected = pl.DataFrame(schema={"customer_id": pl.String()})
         records, counts = parties.previous_row_count(), (0, 0, 0, 0)
+        if previous_run is not None:
+            carry_linkage_state(
+                warehouse.state_dir / LINKAGE_STATE,
+                from_run=previous_run,
+                to_run=run_id,
+                code_version=code_version(),
+            )
     else:
         all_parties = parties.collect()
         delta = _party_delta(parties, all_parties, warehouse)
+        linkage_state: LinkageState | None = None
         if mode == INCREMENTAL and previous_state is not None and delta is not None:
             step = resolve_increment(
                 previous_parties=None,
@@ -223,13 +241,20 @@ def resolve_identities(
                 decisions=decisions,
                 run_id=run_id,
                 run_time=run_time,
+                linkage_state=_kept_linkage_state(warehouse, previous_run),
             )
             edges, state, queue = step.edges, step.state, step.review_queue
+            linkage_state = step.linkage_state
             affected = step.affected_customer_ids.cast(pl.String).rename("customer_id").to_frame()
             scored = step.scored_records
         else:
+            linkage_state = population_linkage_state(all_parties)
             edges = score_edges(
-                all_parties, warehouse=warehouse, engine=engine, review_floor=policy.review_band[0]
+                all_parties,
+                warehouse=warehouse,
+                engine=engine,
+                review_floor=policy.review_band[0],
+                prepared=linkage_state.prepared,
             )
             clustered = cluster_records(all_parties, edges, policy=policy, decisions=decisions)
             state = stable_identity(
@@ -238,6 +263,15 @@ def resolve_identities(
             queue = clustered.review_queue
             affected = state.clusters.select("customer_id").unique().sort("customer_id")
             scored = all_parties.height
+        if linkage_state is not None:
+            save_linkage_state(
+                warehouse.state_dir / LINKAGE_STATE,
+                linkage_state,
+                run_id=run_id,
+                code_version=code_version(),
+                keep=previous_run,
+                background=True,
+            )
         records = all_parties.height
         counts = (
             all_parties.height if delta is None else delta.new.height,
@@ -280,6 +314,21 @@ def resolve_identities(
         affected_customer_ids=affected,
         runs=runs,
         change_log=_appended_events(warehouse, state.changes, previous_events),
+    )
+
+
+#: The identity stage's folder under the warehouse's ``state_dir``.
+LINKAGE_STATE = "linkage"
+
+
+def _kept_linkage_state(warehouse: Warehouse, previous_run: str | None) -> LinkageState | None:
+    """The linkage state the last published identity run kept, when this code version can use it."""
+    from cdp.incremental.linkage_state import load_linkage_state
+
+    if previous_run is None:
+        return None
+    return load_linkage_state(
+        warehouse.state_dir / LINKAGE_STATE, run_id=previous_run, code_version=code_version()
     )
 
 

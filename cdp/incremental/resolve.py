@@ -19,6 +19,7 @@ from cdp.schemas.canonical import conform
 if TYPE_CHECKING:
     from cdp.engine import LinkageEngine
     from cdp.identity import ClusteringPolicy, Decisions
+    from cdp.incremental.linkage_state import LinkageState
     from cdp.resolve.prepare import PlaceholderValues
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class IncrementResolution:
         guard_flags: guard flags of the re-clustered components.
         scored_records: records sent to the model (new plus changed).
         affected_records: records re-clustered.
+        linkage_state: the prepared input and value counts of today's population, for the next
+            run (None when nothing changed and none was given).
     """
 
     state: IdentityState
@@ -52,6 +55,7 @@ class IncrementResolution:
     guard_flags: pl.DataFrame
     scored_records: int
     affected_records: int
+    linkage_state: LinkageState | None = None
 
 
 def increment_edges(
@@ -118,6 +122,7 @@ def resolve_increment(
     erased: pl.DataFrame | None = None,
     review_floor: float | None = None,
     delta: PartyDelta | None = None,
+    linkage_state: LinkageState | None = None,
 ) -> IncrementResolution:
     """Score only the new and changed party records and re-cluster only what they touch.
 
@@ -143,6 +148,9 @@ def resolve_increment(
         review_floor: lowest probability kept as an edge; default the policy's review-band floor,
             as in the full path.
         delta: the party delta when already known (:func:`party_delta_from_changes`).
+        linkage_state: the previous population's prepared input and value counts
+            (:mod:`cdp.incremental.linkage_state`): patched with the batch instead of being
+            computed again from every record. None: computed from ``parties``.
 
     Returns:
         The new state, edges, review queue, affected customer IDs and this run's events.
@@ -160,11 +168,29 @@ def resolve_increment(
     floor = policy.review_band[0] if review_floor is None else review_floor
     reweighed_keys = None
     placeholders, prepared = None, None
+    state_after = linkage_state
     if batch.height or removed.height:
-        from cdp.resolve.prepare import holding_values, placeholder_flips, prepare_linkage_input
+        from cdp.incremental.linkage_state import LinkageState, counts_fit, patched_linkage_input
+        from cdp.resolve.prepare import (
+            holding_values,
+            placeholder_flips,
+            prepare_linkage_input,
+            updated_value_counts,
+            value_counts,
+        )
 
+        counts = None
+        if linkage_state is not None:
+            counts = updated_value_counts(linkage_state.value_counts, arrived=batch, departed=delta.replaced)
+            if not counts_fit(counts, parties):
+                log.warning("the kept linkage state does not fit today's records: computing it again")
+                counts, linkage_state = None, None
+        if counts is None:
+            counts = value_counts(parties)
         # The population changed: today's term frequencies and prior apply to every edge.
-        placeholders, flips = placeholder_flips(parties, arrived=batch, departed=delta.replaced)
+        placeholders, flips = placeholder_flips(
+            parties, arrived=batch, departed=delta.replaced, counts=counts
+        )
         if flips:
             # A value that became a placeholder (or stopped being one) was compared as it was on
             # the day its edges were scored: its holders are scored again, as a full run would.
@@ -173,7 +199,16 @@ def resolve_increment(
             log.info("placeholder status flipped: %d records scored again", rescored.height)
             batch = pl.concat([batch, rescored])
             changed = pl.concat([changed, rescored.select(keys)])
-        prepared = prepare_linkage_input(parties, placeholders=placeholders)
+        if linkage_state is not None:
+            prepared = patched_linkage_input(
+                linkage_state.prepared, batch=batch, removed=removed, placeholders=placeholders
+            )
+            if prepared.height != parties.height:
+                log.warning("the kept linkage input does not fit today's records: preparing it again")
+                prepared = None
+        if prepared is None:
+            prepared = prepare_linkage_input(parties, placeholders=placeholders)
+        state_after = LinkageState(prepared, counts)
         previous_edges, reweighed_keys = _reweighed(
             previous_edges, prepared, model_json, policy, floor, review_queue=previous_review_queue
         )
@@ -233,6 +268,7 @@ def resolve_increment(
         guard_flags=result.guard_flags,
         scored_records=batch.height,
         affected_records=result.affected_records,
+        linkage_state=state_after,
     )
 
 

@@ -124,6 +124,7 @@ def predict_edges(
     threshold: float,
     placeholders: PlaceholderValues | None = None,
     chunks: int | None = None,
+    prepared: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Score every blocked pair of ``parties`` and keep those at or above ``threshold``.
 
@@ -135,12 +136,15 @@ def predict_edges(
         placeholders: Values to null; detected from ``parties`` when None.
         chunks: Split the left side of prediction into this many chunks to bound memory;
             default one chunk per 500,000 records.
+        prepared: ``parties`` already prepared (:func:`prepare_linkage_input`), when the caller
+            has them; ``placeholders`` is then not used.
 
     Returns:
         ``identity_edges`` rows with ``match_reason = 'splink'``.
     """
     comparisons = comparison_names_of(model_json)
-    prepared = prepare_linkage_input(parties, placeholders=placeholders)
+    if prepared is None:
+        prepared = prepare_linkage_input(parties, placeholders=placeholders)
     if prepared.height < 2:
         return pl.DataFrame(schema=edges_schema(comparisons))
     db_api = engine.db_api()
@@ -299,7 +303,10 @@ def predict_incremental_edges(
 
 
 def deterministic_edges(
-    parties: pl.DataFrame, *, placeholders: PlaceholderValues | None = None
+    parties: pl.DataFrame,
+    *,
+    placeholders: PlaceholderValues | None = None,
+    prepared: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Pairs with the same national-ID token and the same birth date: certain matches.
 
@@ -308,6 +315,7 @@ def deterministic_edges(
     Args:
         parties: ``std_parties`` rows.
         placeholders: Values to ignore; detected from ``parties`` when None.
+        prepared: ``parties`` already prepared, when the caller has them.
 
     Returns:
         Edge rows (key columns, ``match_probability`` 1.0, ``match_weight`` null,
@@ -320,7 +328,8 @@ def deterministic_edges(
         >>> deterministic_edges(parties).select(KEY_COLUMNS).row(0)
         ('a', '2', 'b', '1')
     """
-    prepared = prepare_linkage_input(parties, placeholders=placeholders)
+    if prepared is None:
+        prepared = prepare_linkage_input(parties, placeholders=placeholders)
     nodes = prepared.select("source", "record_id", "national_id_token", "dob").drop_nulls(
         ["national_id_token", "dob"]
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -101,6 +101,64 @@ def _value_counts(frame: pl.DataFrame, column: str) -> pl.DataFrame:
     )
 
 
+def value_counts(
+    parties: pl.DataFrame, *, columns: Sequence[str] = PLACEHOLDER_COLUMNS
+) -> dict[str, pl.DataFrame]:
+    """Records per screened value of each column ``parties`` can feed: what placeholders are found from.
+
+    Args:
+        parties: ``std_parties`` rows.
+        columns: Columns to screen (see ``PLACEHOLDER_COLUMNS``).
+
+    Returns:
+        Column -> ``(value, records)``, one row per distinct non-null value, in no particular order.
+    """
+    return {column: _value_counts(parties, column) for column in _screened_columns(parties, columns)}
+
+
+def screened_non_null(parties: pl.DataFrame, columns: Iterable[str]) -> dict[str, int]:
+    """Per screened column: how many records have a value (the sum of its :func:`value_counts`)."""
+    present = _screened_columns(parties, list(columns))
+    if not present:
+        return {}
+    return parties.select(
+        [_screened_value(column).is_not_null().sum().alias(column) for column in present]
+    ).row(0, named=True)
+
+
+def updated_value_counts(
+    counts: Mapping[str, pl.DataFrame], *, arrived: pl.DataFrame | None, departed: pl.DataFrame | None
+) -> dict[str, pl.DataFrame]:
+    """``counts`` of a population moved by a batch: plus the rows that ``arrived``, minus the rows
+    that ``departed`` (values left with no record are dropped).
+
+    Equal to :func:`value_counts` of the new population when ``counts`` were the old one's and
+    ``departed`` holds the previous rows of every changed and removed record, ``arrived`` the
+    new rows of every new and changed record.
+    """
+    updated: dict[str, pl.DataFrame] = {}
+    for column, before in counts.items():
+        moves = [
+            _value_counts(frame, column).with_columns(records=sign * pl.col("records"))
+            for frame, sign in ((arrived, 1), (departed, -1))
+            if frame is not None and not frame.is_empty() and _screened_columns(frame, (column,))
+        ]
+        if not moves:
+            updated[column] = before
+            continue
+        change = pl.concat(moves).group_by("value").agg(change=pl.col("records").sum())
+        # One probe of the (large) counts with the batch's few values, then a small join.
+        moved = before["value"].is_in(change["value"].implode())
+        touched = (
+            before.filter(moved)
+            .join(change, on="value", how="full", coalesce=True)
+            .select("value", records=pl.col("records").fill_null(0) + pl.col("change"))
+            .filter(pl.col("records") > 0)
+        )
+        updated[column] = pl.concat([before.filter(~moved), touched])
+    return updated
+
+
 @dataclass(frozen=True)
 class _Rule:
     """The placeholder threshold: ``multiplier`` times the ``quantile`` of records per value,
@@ -165,6 +223,7 @@ def placeholder_flips(
     *,
     arrived: pl.DataFrame | None,
     departed: pl.DataFrame | None,
+    counts: Mapping[str, pl.DataFrame] | None = None,
     columns: Sequence[str] = PLACEHOLDER_COLUMNS,
     quantile: float = 0.99,
     multiplier: float = 4.0,
@@ -182,6 +241,8 @@ def placeholder_flips(
         parties: today's ``std_parties``.
         arrived: today's rows of the new and changed records (None: nothing arrived).
         departed: the previous rows of the changed and removed records (None: nothing left).
+        counts: today's :func:`value_counts` when the caller keeps them (counted from
+            ``parties`` when None, or for a column they lack).
         columns, quantile, multiplier, min_records: as in :func:`detect_placeholders`.
 
     Returns:
@@ -192,17 +253,18 @@ def placeholder_flips(
     thresholds: dict[str, int] = {}
     flips: dict[str, frozenset[str]] = {}
     rule = _Rule(quantile, multiplier, min_records)
+    known = counts or {}
     for column in _screened_columns(parties, columns):
-        counts = _value_counts(parties, column)
-        if counts.is_empty():
+        column_counts = known[column] if column in known else _value_counts(parties, column)
+        if column_counts.is_empty():
             continue
-        threshold = rule.of(counts)
-        found = counts.filter(pl.col("records") >= threshold)["value"].to_list()
+        threshold = rule.of(column_counts)
+        found = column_counts.filter(pl.col("records") >= threshold)["value"].to_list()
         thresholds[column] = threshold
         if found:
             values[column] = frozenset(found)
             log.info("placeholders: column=%s values=%d threshold=%d", column, len(found), threshold)
-        if (flipped := _flipped(counts, threshold, column, arrived, departed, rule)) is not None:
+        if (flipped := _flipped(column_counts, threshold, column, arrived, departed, rule)) is not None:
             flips[column] = flipped
     return PlaceholderValues(values=values, thresholds=thresholds), flips
 

@@ -43,7 +43,7 @@ def _is_lock_conflict(error: Exception) -> bool:
 
 
 class Warehouse:
-    """A warehouse folder: ``cdp.duckdb``, ``parquet/`` (the current snapshot) and ``models/``.
+    """A warehouse folder: ``cdp.duckdb``, ``parquet/`` (the current snapshot), ``models/`` and ``state/``.
 
     Args:
         root: The warehouse folder; created by the first publish.
@@ -62,6 +62,8 @@ class Warehouse:
         self.duckdb_path = self.root / DUCKDB_FILE
         self.parquet_dir = self.root / "parquet"
         self.models_dir = self.root / "models"
+        #: What a stage keeps between runs beside the published tables (never read as a table).
+        self.state_dir = self.root / "state"
         self.lock_timeout = lock_timeout
         self._catalog_cache: dict[str, tuple[tuple[int, ...], Any]] = {}
 
