@@ -32,7 +32,10 @@ def _local_resources(config_path: str, warehouse_dir: str, options: RunOptions) 
             if options.linkage_engine == "spark"
             else DuckDBLinkageBackend(temp_directory=str(Path(warehouse_dir, ".tmp")))
         ),
-        "io_manager": StagedParquetIOManager(base_dir=str(Path(warehouse_dir, "_staging"))),
+        # In process (see build_defs), so the next step can start while a frame is being written.
+        "io_manager": StagedParquetIOManager(
+            base_dir=str(Path(warehouse_dir, "_staging")), background_writes=True
+        ),
     }
 
 

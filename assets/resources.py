@@ -4,6 +4,7 @@ import datetime as dt
 import pickle
 import shutil
 from abc import ABC, abstractmethod
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +98,15 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
     gets the changes; one declared ``file`` the staged Parquet file's path (the publish links it
     into the snapshot); one declared ``lazy`` a lazy scan of the whole table; any other input the
     whole table, loaded.
+
+    With ``background_writes`` (an in-process run only: a step process of the multiprocess
+    executor could exit before its thread finished) a frame is written on a background thread
+    while the next step starts; whoever reads, replaces or removes that file first waits for the
+    write, and a failed write fails the step that reads it, so nothing unwritten is published.
     """
 
     base_dir: str
+    background_writes: bool = False
 
     def _path(self, context: dg.OutputContext | dg.InputContext, suffix: str) -> Path:
         return Path(self.base_dir, *context.asset_key.path).with_suffix(suffix)
@@ -122,7 +129,11 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
         if isinstance(obj, pl.DataFrame):
             path = self._path(context, ".parquet")
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_parquet_atomic(obj, path)
+            _wait_for_write(path)
+            if self.background_writes:
+                _PENDING_WRITES[path] = _STAGING_WRITER.submit(write_parquet_atomic, obj, path)
+            else:
+                write_parquet_atomic(obj, path)
             self._discard(context, ".pickle")
             context.add_output_metadata({"rows": obj.height, "staged_at": dg.MetadataValue.path(str(path))})
             return
@@ -137,6 +148,7 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
         """Remove what an earlier run staged for this asset in another form."""
         for suffix in suffixes:
             stale = self._path(context, suffix)
+            _wait_for_write(stale)
             if stale.is_dir():
                 shutil.rmtree(stale)
             else:
@@ -153,9 +165,33 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
                 return staged
             return staged.scan() if lazy else staged.collect()
         parquet = self._path(context, ".parquet")
+        _wait_for_write(parquet)
         if parquet.exists():
             if metadata.get("file", False):
                 return parquet
             return pl.scan_parquet(parquet) if lazy else pl.read_parquet(parquet)
         # Only this IO manager writes these files, inside the run's own staging folder.
         return pickle.loads(self._path(context, ".pickle").read_bytes())  # noqa: S301
+
+
+#: One writer thread: staged writes land in the order the steps made them.
+_STAGING_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdp-staging")
+_PENDING_WRITES: dict[Path, Future[None]] = {}
+
+
+def _wait_for_write(path: Path) -> None:
+    """Block until a background write of ``path`` has finished; raise what it raised."""
+    pending = _PENDING_WRITES.pop(path, None)
+    if pending is not None:
+        pending.result()
+
+
+def finish_staged_writes() -> str | None:
+    """Wait for every background write; the first failure's message, if any failed."""
+    failure = None
+    for path in list(_PENDING_WRITES):
+        try:
+            _wait_for_write(path)
+        except Exception as error:  # noqa: BLE001 - reported to the caller as the run's error
+            failure = failure or f"staging {path.name} failed: {error}"
+    return failure

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.definitions import build_defs
-from assets.resources import RunOptions
+from assets.resources import RunOptions, finish_staged_writes
 from cdp.errors import CdpError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +91,10 @@ def run_pipeline(
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, run_config={"loggers": {"cdp_progress": {}}}
         )
+    # A run is over when what it staged is on disk (a selection may leave outputs nobody read).
+    staging_failure = finish_staged_writes()
+    if staging_failure is not None and result.success:
+        return PipelineRun(result.run_id, False, staging_failure)
     return PipelineRun(result.run_id, result.success, None if result.success else _first_error(result))
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
+import assets.resources as resources
 from assets.resources import StagedParquetIOManager
 from cdp.ingest.changes import TableChanges
 
@@ -57,3 +60,39 @@ def test_changes_staged_after_a_frame_are_what_is_read(tmp_path: Path) -> None:
     assert isinstance(staged, TableChanges)
     assert_frame_equal(staged.collect(), WHOLE.sort("customer_id"))
     assert not (tmp_path / "staging" / "customer_attribute_lineage.parquet").exists()
+
+
+def test_a_background_write_is_waited_for_by_its_reader(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    released = threading.Event()
+    real_write = resources.write_parquet_atomic
+
+    def slow_write(frame: pl.DataFrame, path: Path) -> None:
+        released.wait(timeout=10)
+        real_write(frame, path)
+
+    monkeypatch.setattr(resources, "write_parquet_atomic", slow_write)
+    manager = StagedParquetIOManager(base_dir=str(tmp_path / "staging"), background_writes=True)
+    manager.handle_output(dg.build_output_context(asset_key=KEY), WHOLE)
+    staged = tmp_path / "staging" / "customer_attribute_lineage.parquet"
+    assert not staged.exists()  # still being written while the next step starts
+    threading.Timer(0.2, released.set).start()
+    assert_frame_equal(_load(manager), WHOLE)
+    # The publish step's reader gets the file's path only once it is whole.
+    manager.handle_output(dg.build_output_context(asset_key=KEY), WHOLE.head(1))
+    assert _load(manager, file=True) == staged
+    assert_frame_equal(pl.read_parquet(staged), WHOLE.head(1))
+
+
+def test_a_failed_background_write_fails_its_reader_and_the_run(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def broken_write(frame: pl.DataFrame, path: Path) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(resources, "write_parquet_atomic", broken_write)
+    manager = StagedParquetIOManager(base_dir=str(tmp_path / "staging"), background_writes=True)
+    manager.handle_output(dg.build_output_context(asset_key=KEY), WHOLE)
+    with pytest.raises(OSError, match="disk full"):
+        _load(manager)
+    manager.handle_output(dg.build_output_context(asset_key=KEY), WHOLE)
+    failure = resources.finish_staged_writes()
+    assert failure is not None and "customer_attribute_lineage.parquet" in failure and "disk full" in failure
+    assert resources.finish_staged_writes() is None
