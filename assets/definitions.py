@@ -32,10 +32,7 @@ def _local_resources(config_path: str, warehouse_dir: str, options: RunOptions) 
             if options.linkage_engine == "spark"
             else DuckDBLinkageBackend(temp_directory=str(Path(warehouse_dir, ".tmp")))
         ),
-        # In process (see build_defs), so the next step can start while a frame is being written.
-        "io_manager": StagedParquetIOManager(
-            base_dir=str(Path(warehouse_dir, "_staging")), background_writes=True
-        ),
+        "io_manager": StagedParquetIOManager(base_dir=str(Path(warehouse_dir, "_staging"))),
     }
 
 
@@ -64,11 +61,23 @@ def build_defs(
     warehouse_dir: str | os.PathLike[str] = DEFAULT_WAREHOUSE,
     run_options: RunOptions | None = None,
     loggers: Mapping[str, dg.LoggerDefinition] | None = None,
+    background_staging: bool = False,
 ) -> dg.Definitions:
-    """Assemble cdp's assets, checks, automation and the resources of one environment."""
+    """Assemble cdp's assets, checks, automation and the resources of one environment.
+
+    ``background_staging``: stage frames on a background thread (``StagedParquetIOManager``);
+    only for a caller that runs the job in this process and then waits for the writes
+    (:func:`assets.runner.run_pipeline`), never for the ``prod`` executor's step processes.
+    """
     if env not in RESOURCES_BY_ENV:
         raise ValueError(f"unknown environment {env!r}; expected one of {', '.join(ENVIRONMENTS)}")
+    if background_staging and env == "prod":
+        raise ValueError("background staging needs the in-process executor; the prod environment has none")
     resources = RESOURCES_BY_ENV[env](str(config_path), str(warehouse_dir), run_options or RunOptions())
+    if background_staging:
+        resources["io_manager"] = StagedParquetIOManager(
+            base_dir=str(Path(warehouse_dir, "_staging")), background_writes=True
+        )
     stage_modules = (ingest, standardize, resolve, customer_360, features, segments, publish)
     return dg.Definitions(
         assets=[asset for module in stage_modules for asset in dg.load_assets_from_modules([module])],

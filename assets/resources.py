@@ -99,10 +99,11 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
     into the snapshot); one declared ``lazy`` a lazy scan of the whole table; any other input the
     whole table, loaded.
 
-    With ``background_writes`` (an in-process run only: a step process of the multiprocess
-    executor could exit before its thread finished) a frame is written on a background thread
-    while the next step starts; whoever reads, replaces or removes that file first waits for the
-    write, and a failed write fails the step that reads it, so nothing unwritten is published.
+    With ``background_writes`` (a run in this process whose caller then calls
+    :func:`finish_staged_writes`, as ``cdp run`` does: a step process of the multiprocess executor
+    could exit before its thread finished) a frame is written on a background thread while the
+    next step starts; whoever reads, replaces or removes that file first waits for the write, and a
+    failed write fails the step that reads it, so nothing unwritten is published.
     """
 
     base_dir: str

@@ -83,6 +83,7 @@ def run_pipeline(
         warehouse_dir=warehouse_dir.resolve(),
         run_options=options,
         loggers={"cdp_progress": _progress_logger(on_progress or (lambda _step, _event: None))},
+        background_staging=True,
     )
     job = defs.resolve_job_def("cdp_pipeline")
     if selection:

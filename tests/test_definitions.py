@@ -33,11 +33,17 @@ def test_asset_graph_reads_like_the_architecture() -> None:
 def test_quality_gates_are_blocking() -> None:
     graph = build_defs("test").resolve_asset_graph()
     blocking = {
-        check_key.name
-        for check_key in graph.asset_check_keys
-        if graph.get_check_spec(check_key).blocking
+        check_key.name for check_key in graph.asset_check_keys if graph.get_check_spec(check_key).blocking
     }
     assert {"customer_360_quality", "identity_quality", "std_parties_contract"} <= blocking
+
+
+def test_background_staging_only_where_the_caller_waits_for_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert not build_defs("local").resources["io_manager"].background_writes
+    staged = build_defs("local", warehouse_dir=tmp_path, background_staging=True).resources["io_manager"]
+    assert staged.background_writes and staged.base_dir == str(tmp_path / "_staging")
+    with pytest.raises(ValueError, match="in-process executor"):
+        build_defs("prod", background_staging=True)
 
 
 def test_unknown_environment_is_rejected() -> None:
