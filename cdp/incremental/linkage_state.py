@@ -111,7 +111,7 @@ def load_linkage_state(folder: Path, *, run_id: str, code_version: str) -> Linka
     try:
         prepared = pl.read_parquet(run_folder / _PREPARED)
         counts = pl.read_parquet(run_folder / _COUNTS)
-    except (FileNotFoundError, pl.exceptions.PolarsError) as error:
+    except (OSError, pl.exceptions.PolarsError) as error:
         log.warning("linkage state of run %s unreadable (%s): recomputing", run_id, type(error).__name__)
         return None
     by_column = {
