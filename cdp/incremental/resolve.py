@@ -208,6 +208,10 @@ def resolve_increment(
                 prepared = None
         if prepared is None:
             prepared = prepare_linkage_input(parties, placeholders=placeholders)
+        log.info(
+            "linkage input and value counts %s",
+            "patched from the last run's" if linkage_state is not None else "computed from every record",
+        )
         state_after = LinkageState(prepared, counts)
         previous_edges, reweighed_keys = _reweighed(
             previous_edges, prepared, model_json, policy, floor, review_queue=previous_review_queue

@@ -68,10 +68,12 @@ def _step(yesterday, today, full_run, model_json, engine, state: LinkageState | 
 
 
 def test_a_kept_state_resolves_like_a_recomputed_one_and_becomes_todays(
-    populations, full_run, model_json, engine
+    populations, full_run, model_json, engine, caplog
 ) -> None:  # type: ignore[no-untyped-def]
     yesterday, today = populations
-    kept = _step(yesterday, today, full_run, model_json, engine, population_linkage_state(yesterday))
+    with caplog.at_level(logging.INFO, logger="cdp.incremental.resolve"):
+        kept = _step(yesterday, today, full_run, model_json, engine, population_linkage_state(yesterday))
+    assert "patched from the last run's" in caplog.text
     recomputed = _step(yesterday, today, full_run, model_json, engine, None)
 
     assert kept.scored_records == recomputed.scored_records > 2  # the placeholder's holders too
