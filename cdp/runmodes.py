@@ -306,7 +306,7 @@ def resolve_identities(
         reason,
         {key: row[key] for key in ("records", "scored_records", "affected_customers")},
     )
-    runs = _appended(previous_table(warehouse, "identity_runs"), row, IDENTITY_RUN_COLUMNS)
+    runs = _appended(previous_runs, row, IDENTITY_RUN_COLUMNS)
     return IdentityRun(
         edges=edges,
         state=state,
