@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import polars as pl
 from splink.internals.settings_creator import SettingsCreator
 
+from cdp.identity.graph import key_hash
 from cdp.resolve.predict import SPLINK_REASON
 
 
@@ -62,6 +63,43 @@ def _levels(model_json: str) -> tuple[float, list[_Level]]:
     return math.log2(prior / (1 - prior)), levels
 
 
+def _with_term_frequencies(edges: pl.LazyFrame, prepared: pl.DataFrame, columns: list[str]) -> pl.LazyFrame:
+    """``edges`` with ``_tf_<column>_l`` and ``_r``: each endpoint's term frequency, in edge order.
+
+    One pass over the population gives every record the frequency of each of its values. Records
+    are joined by a 64-bit hash of their key, a third faster than joining the two key strings; if
+    two keys of the population ever share a hash, the strings are joined instead.
+    """
+    frequencies = [
+        pl.when(pl.col(column).is_not_null())
+        .then(pl.len().over(column) / pl.col(column).count())
+        .alias(f"_tf_{column}")
+        for column in columns
+    ]
+    # Lazy on purpose: the eager engine divides by the count's reciprocal, one bit away from the
+    # quotient Splink's SQL computes (and a full run's weights).
+    lookup = prepared.lazy().select(key_hash("source", "record_id").alias("_key"), *frequencies).collect()
+    by_hash = lookup["_key"].n_unique() == lookup.height
+    if not by_hash:
+        lookup = pl.concat([prepared.select("source", "record_id"), lookup.drop("_key")], how="horizontal")
+    for side in ("l", "r"):
+        names = {f"_tf_{column}": f"_tf_{column}_{side}" for column in columns}
+        if by_hash:
+            edges = (
+                edges.with_columns(_key=key_hash(f"source_{side}", f"record_id_{side}"))
+                .join(lookup.lazy().rename(names), on="_key", how="left", maintain_order="left")
+                .drop("_key")
+            )
+        else:
+            edges = edges.join(
+                lookup.lazy().rename({"source": f"source_{side}", "record_id": f"record_id_{side}", **names}),
+                on=[f"source_{side}", f"record_id_{side}"],
+                how="left",
+                maintain_order="left",
+            )
+    return edges
+
+
 def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: str) -> pl.DataFrame:
     """``edges`` with match weights and probabilities recomputed for the ``prepared`` population.
 
@@ -81,27 +119,9 @@ def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: st
     if any(f"gamma_{name}" not in edges.columns for name in comparisons):
         return edges
     tf_columns = sorted({level.tf_column for level in levels if level.tf_column})
-    # One pass over the population: every record with the term frequency of each of its values.
-    lookup = prepared.lazy().select(
-        "source",
-        "record_id",
-        *[
-            pl.when(pl.col(column).is_not_null())
-            .then(pl.len().over(column) / pl.col(column).count())
-            .alias(f"_tf_{column}")
-            for column in tf_columns
-        ],
-    )
-    frame = edges.lazy().with_row_index("_row")
-    for side in ("l", "r"):
-        frame = frame.join(
-            lookup.rename({"source": f"source_{side}", "record_id": f"record_id_{side}"}).rename(
-                {f"_tf_{column}": f"_tf_{column}_{side}" for column in tf_columns}
-            ),
-            on=[f"source_{side}", f"record_id_{side}"],
-            how="left",
-        )
-    frame = frame.sort("_row")
+    frame = edges.lazy()
+    if tf_columns:
+        frame = _with_term_frequencies(frame, prepared, tf_columns)
     weights = []
     for name in comparisons:
         gamma = pl.col(f"gamma_{name}")

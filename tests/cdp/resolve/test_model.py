@@ -237,3 +237,20 @@ def test_reweighing_old_edges_gives_the_weights_of_scoring_today(population, tra
     assert reweighed["match_probability"].to_list() == pytest.approx(
         current["match_probability"].to_list(), abs=1e-9
     )
+
+
+def test_reweighing_joins_key_strings_when_two_key_hashes_collide(  # type: ignore[no-untyped-def]
+    population, trained, edges, monkeypatch
+) -> None:
+    """The 64-bit key hash is only a faster join: a collision falls back to the key strings."""
+    import cdp.resolve.reweigh as reweigh
+
+    placeholders = detect_placeholders(population.parties)
+    prepared = prepare_linkage_input(population.parties, placeholders=placeholders)
+    by_hash = reweigh_edges(edges, prepared, model_json=trained.model_json)
+    monkeypatch.setattr(reweigh, "key_hash", lambda source, record_id: pl.lit(7, dtype=pl.UInt64))
+
+    by_strings = reweigh_edges(edges, prepared, model_json=trained.model_json)
+
+    assert by_strings.equals(by_hash)
+    assert by_hash.height == edges.height
