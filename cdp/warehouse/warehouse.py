@@ -32,6 +32,10 @@ PUBLISH_LOG = "_cdp_publish_log"
 INTERNAL_PREFIX = "_cdp_"
 _RETRY_SLEEP = (0.05, 0.1, 0.2, 0.5)
 
+#: Catalog answers by (DuckDB file, question), shared by every Warehouse of the process: each
+#: stage builds its own, and a daily run would otherwise open the file about fifty times.
+_CATALOG_CACHE: dict[tuple[str, str], tuple[tuple[int, ...], Any]] = {}
+
 
 class WarehouseBusyError(CdpError):
     """Another process holds the warehouse (a publish in progress, or readers blocking a publish)."""
@@ -65,7 +69,6 @@ class Warehouse:
         #: What a stage keeps between runs beside the published tables (never read as a table).
         self.state_dir = self.root / "state"
         self.lock_timeout = lock_timeout
-        self._catalog_cache: dict[str, tuple[tuple[int, ...], Any]] = {}
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.root)!r})"
@@ -127,11 +130,12 @@ class Warehouse:
         """``compute()`` remembered until the DuckDB file changes: a stage asks "is table X
         published?" dozens of times, and each question would otherwise open the file."""
         state = self._file_state()
-        cached = self._catalog_cache.get(name)
+        key = (str(self.duckdb_path.absolute()), name)
+        cached = _CATALOG_CACHE.get(key)
         if cached is not None and cached[0] == state:
             return cached[1]
         value = compute()
-        self._catalog_cache[name] = (state, value)
+        _CATALOG_CACHE[key] = (state, value)
         return value
 
     def tables(self) -> list[str]:

@@ -32,6 +32,29 @@ def test_publish_then_read_roundtrips_duckdb_and_parquet(tmp_path: Path, people:
     assert warehouse.publish_log()["run_id"].to_list() == ["run-1"]
 
 
+def test_catalog_answers_are_shared_and_follow_another_instances_publish(
+    tmp_path: Path, people: pl.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every Warehouse of a folder shares one catalog cache, refreshed whenever the file changes."""
+    reader, writer = Warehouse(tmp_path / "wh"), Warehouse(tmp_path / "wh")
+    writer.publish({"people": people}, run_id="run-1")
+    assert reader.tables() == ["people"]
+    opened: list[bool] = []
+    connect = Warehouse.connect
+    monkeypatch.setattr(
+        Warehouse, "connect", lambda self, **kwargs: opened.append(True) or connect(self, **kwargs)
+    )
+
+    assert Warehouse(tmp_path / "wh").tables() == ["people"]
+    assert Warehouse(tmp_path / "wh").exists("people")
+    assert opened == []  # answered from the cache the first instance filled
+
+    writer.publish({"people": people, "pets": people}, run_id="run-2")
+
+    assert reader.tables() == ["people", "pets"]
+    assert reader.publish_log()["run_id"].to_list() == ["run-1", "run-2"]
+
+
 def test_query_binds_parameters_read_only(tmp_path: Path, people: pl.DataFrame) -> None:
     warehouse = Warehouse(tmp_path / "wh")
     warehouse.publish({"people": people}, run_id="r1")
