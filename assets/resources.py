@@ -102,8 +102,9 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
     With ``background_writes`` (a run in this process whose caller then calls
     :func:`finish_staged_writes`, as ``cdp run`` does: a step process of the multiprocess executor
     could exit before its thread finished) a frame is written on a background thread while the
-    next step starts; whoever reads, replaces or removes that file first waits for the write, and a
-    failed write fails the step that reads it, so nothing unwritten is published.
+    next step starts (changes too: their folder); whoever reads, replaces or removes that file first
+    waits for the write, and a failed write fails the step that reads it, so nothing unwritten is
+    published.
     """
 
     base_dir: str
@@ -119,8 +120,12 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
         # changes on a daily run); what a previous run staged must never be read instead.
         if isinstance(obj, TableChanges):
             folder = self._path(context, ".changes")
-            obj.write(folder)
+            _wait_for_write(folder)
             self._discard(context, ".parquet", ".pickle")
+            if self.background_writes:
+                _PENDING_WRITES[folder] = _STAGING_WRITER.submit(obj.write, folder)
+            else:
+                obj.write(folder)
             context.add_output_metadata(
                 {"upserts": obj.upserts.height, "deleted": obj.deleted.height, "full": obj.is_full}
             )
@@ -160,6 +165,7 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
         metadata = context.definition_metadata or {}
         lazy = metadata.get("lazy", False)
         changes = self._path(context, ".changes")
+        _wait_for_write(changes)
         if TableChanges.staged_at(changes):
             staged = TableChanges.read(changes)
             if context.dagster_type.typing_type is TableChanges or metadata.get("changes", False):

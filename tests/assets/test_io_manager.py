@@ -96,3 +96,29 @@ def test_a_failed_background_write_fails_its_reader_and_the_run(tmp_path: Path, 
     failure = resources.finish_staged_writes()
     assert failure is not None and "customer_attribute_lineage.parquet" in failure and "disk full" in failure
     assert resources.finish_staged_writes() is None
+
+
+def test_changes_written_in_the_background_are_waited_for_by_their_reader(  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch
+) -> None:
+    released = threading.Event()
+    real_write = TableChanges.write
+
+    def slow_write(self: TableChanges, folder: Path) -> None:
+        released.wait(timeout=10)
+        real_write(self, folder)
+
+    monkeypatch.setattr(TableChanges, "write", slow_write)
+    base = tmp_path / "published.parquet"
+    WHOLE.write_parquet(base)
+    manager = StagedParquetIOManager(base_dir=str(tmp_path / "staging"), background_writes=True)
+    manager.handle_output(dg.build_output_context(asset_key=KEY), _changes(base))
+    folder = tmp_path / "staging" / "customer_attribute_lineage.changes"
+    assert not TableChanges.staged_at(folder)  # still being written while the next step starts
+    threading.Timer(0.2, released.set).start()
+
+    staged = _load(manager, changes=True)
+
+    assert isinstance(staged, TableChanges)
+    assert_frame_equal(staged.upserts, WHOLE.head(1))
+    assert resources.finish_staged_writes() is None
