@@ -99,8 +99,17 @@ class TableChanges:
         previous = self.previous()
         if previous is None:
             return self.upserts.clear()
-        wanted = keys.select(self.keys).unique().lazy()
-        return conform(previous.join(wanted, on=self.keys, how="semi").collect(), self.contract)
+        wanted = keys.select(self.keys).unique()
+        # The one-column is_in is pushed into the Parquet scan: only rows sharing a wanted key's
+        # last column are read and joined on the whole key.
+        last = pl.col(self.keys[-1])
+        narrowed = previous.filter(last.is_in(wanted[self.keys[-1]].drop_nulls().implode()) | last.is_null())
+        return conform(
+            narrowed.join(
+                wanted.lazy(), on=self.keys, how="semi", nulls_equal=True, maintain_order="left"
+            ).collect(),
+            self.contract,
+        )
 
     def previous_row_count(self) -> int:
         """Rows of the published version (from the Parquet footer; 0 on a full run)."""
