@@ -17,6 +17,7 @@ import polars as pl
 
 from cdp.customer360 import SurvivorshipRules
 from cdp.incremental.delta import KEYS
+from cdp.ingest.changes import rows_with_keys
 from cdp.schemas.canonical import (
     ACCOUNT_COLUMNS,
     ACCOUNT_HOLDER_COLUMNS,
@@ -143,7 +144,7 @@ def as_of_shift(previous: Customer360Inputs, current: Customer360Inputs) -> pl.S
         .select(account_source="source", account_id="account_id")
         .collect()
     )
-    holders = _rows_of(
+    holders = rows_with_keys(
         conform(current.account_holders.lazy(), ACCOUNT_HOLDER_COLUMNS),
         moved,
         ["account_source", "account_id"],
@@ -169,27 +170,16 @@ def as_of_shift(previous: Customer360Inputs, current: Customer360Inputs) -> pl.S
 def activity_keys_of(inputs: Customer360Inputs, keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """The accounts, holder links, events and consents of the given party records."""
     parties = keys.select(party_source="source", party_record_id="record_id")
-    holder_links = _rows_of(
+    holder_links = rows_with_keys(
         conform(inputs.account_holders.lazy(), ACCOUNT_HOLDER_COLUMNS), parties, _PARTY_KEYS
     )
     accounts = holder_links.select(source="account_source", account_id="account_id").unique()
     return {
         "account_holders": holder_links,
-        "accounts": _rows_of(inputs.accounts.lazy(), accounts, ["source", "account_id"]),
-        "events": _rows_of(inputs.events.lazy(), parties, _PARTY_KEYS),
-        "consents": _rows_of(inputs.consents.lazy(), parties, _PARTY_KEYS),
+        "accounts": rows_with_keys(inputs.accounts.lazy(), accounts, ["source", "account_id"]),
+        "events": rows_with_keys(inputs.events.lazy(), parties, _PARTY_KEYS),
+        "consents": rows_with_keys(inputs.consents.lazy(), parties, _PARTY_KEYS),
     }
-
-
-def _rows_of(frame: pl.LazyFrame, keys: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """Rows of ``frame`` whose ``columns`` equal a row of ``keys``, in ``frame``'s order.
-
-    The one-column ``is_in`` prefilter is what Polars pushes down to the scan (below a lazy
-    table's merge and sort), so only matching rows are ever sorted; the join then checks the
-    whole key.
-    """
-    narrowed = frame.filter(pl.col(columns[-1]).is_in(keys[columns[-1]].unique().implode()))
-    return narrowed.join(keys.lazy().unique(), on=columns, how="semi", maintain_order="left").collect()
 
 
 def context_records(

@@ -99,17 +99,7 @@ class TableChanges:
         previous = self.previous()
         if previous is None:
             return self.upserts.clear()
-        wanted = keys.select(self.keys).unique()
-        # The one-column is_in is pushed into the Parquet scan: only rows sharing a wanted key's
-        # last column are read and joined on the whole key.
-        last = pl.col(self.keys[-1])
-        narrowed = previous.filter(last.is_in(wanted[self.keys[-1]].drop_nulls().implode()) | last.is_null())
-        return conform(
-            narrowed.join(
-                wanted.lazy(), on=self.keys, how="semi", nulls_equal=True, maintain_order="left"
-            ).collect(),
-            self.contract,
-        )
+        return conform(rows_with_keys(previous, keys, self.keys), self.contract)
 
     def previous_row_count(self) -> int:
         """Rows of the published version (from the Parquet footer; 0 on a full run)."""
@@ -233,6 +223,19 @@ def table_changes(
         parts.append(erased_rows.cast(key_schema))
     deleted = pl.concat(parts).unique().join(upserts.select(key), on=key, how="anti", nulls_equal=True)
     return TableChanges(table, upserts.sort(list(SORT_COLUMNS[table])), deleted.sort(key), base)
+
+
+def rows_with_keys(frame: pl.LazyFrame, keys: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """Rows of ``frame`` whose ``on`` columns equal a row of ``keys`` (nulls equal), in order.
+
+    The one-column ``is_in`` prefilter is what Polars pushes into a Parquet scan (and below a lazy
+    table's merge and sort), so only rows sharing a key's last column are read and joined on the
+    whole key.
+    """
+    wanted = keys.select(on).unique()
+    last = pl.col(on[-1])
+    narrowed = frame.filter(last.is_in(wanted[on[-1]].drop_nulls().implode()) | last.is_null())
+    return narrowed.join(wanted.lazy(), on=on, how="semi", nulls_equal=True, maintain_order="left").collect()
 
 
 def without_keys(frame: pl.DataFrame, keys: pl.DataFrame, on: list[str]) -> pl.DataFrame:
