@@ -3,7 +3,9 @@
 import datetime as dt
 import pickle
 import shutil
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -105,10 +107,17 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
     next step starts (changes too: their folder); whoever reads, replaces or removes that file first
     waits for the write, and a failed write fails the step that reads it, so nothing unwritten is
     published.
+
+    With ``memory_handoff_mb`` (the same in-process runs) the last outputs, up to that many MB,
+    are also kept in memory, and a step reading one gets the object itself instead of reading
+    the file back (``TableChanges`` keep what they collected, so the whole table is built once
+    per run). The publish step's inputs (``file``, ``changes`` and ``lazy``) always come from
+    disk, after the write: what is published is what was staged.
     """
 
     base_dir: str
     background_writes: bool = False
+    memory_handoff_mb: int = 0
 
     def _path(self, context: dg.OutputContext | dg.InputContext, suffix: str) -> Path:
         return Path(self.base_dir, *context.asset_key.path).with_suffix(suffix)
@@ -126,6 +135,7 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
                 _PENDING_WRITES[folder] = _STAGING_WRITER.submit(obj.write, folder)
             else:
                 obj.write(folder)
+            self._hand_off(folder, obj, obj.upserts.estimated_size() + obj.deleted.estimated_size())
             context.add_output_metadata(
                 {"upserts": obj.upserts.height, "deleted": obj.deleted.height, "full": obj.is_full}
             )
@@ -140,6 +150,7 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
                 _PENDING_WRITES[path] = _STAGING_WRITER.submit(write_parquet_atomic, obj, path)
             else:
                 write_parquet_atomic(obj, path)
+            self._hand_off(path, obj, obj.estimated_size())
             self._discard(context, ".pickle")
             context.add_output_metadata({"rows": obj.height, "staged_at": dg.MetadataValue.path(str(path))})
             return
@@ -154,6 +165,7 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
         """Remove what an earlier run staged for this asset in another form."""
         for suffix in suffixes:
             stale = self._path(context, suffix)
+            _HANDOFF.forget(stale)
             _wait_for_write(stale)
             if stale.is_dir():
                 shutil.rmtree(stale)
@@ -165,13 +177,21 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
         metadata = context.definition_metadata or {}
         lazy = metadata.get("lazy", False)
         changes = self._path(context, ".changes")
+        parquet = self._path(context, ".parquet")
+        from_disk = lazy or metadata.get("file", False) or metadata.get("changes", False)
+        if not from_disk:
+            handed = _HANDOFF.get(changes)
+            handed = _HANDOFF.get(parquet) if handed is None else handed
+            if isinstance(handed, TableChanges) and context.dagster_type.typing_type is not TableChanges:
+                return handed.collect()
+            if handed is not None:
+                return handed
         _wait_for_write(changes)
         if TableChanges.staged_at(changes):
             staged = TableChanges.read(changes)
             if context.dagster_type.typing_type is TableChanges or metadata.get("changes", False):
                 return staged
             return staged.scan() if lazy else staged.collect()
-        parquet = self._path(context, ".parquet")
         _wait_for_write(parquet)
         if parquet.exists():
             if metadata.get("file", False):
@@ -179,6 +199,47 @@ class StagedParquetIOManager(dg.ConfigurableIOManager):
             return pl.scan_parquet(parquet) if lazy else pl.read_parquet(parquet)
         # Only this IO manager writes these files, inside the run's own staging folder.
         return pickle.loads(self._path(context, ".pickle").read_bytes())  # noqa: S301
+
+    def _hand_off(self, path: Path, obj: pl.DataFrame | TableChanges, size: int) -> None:
+        if self.memory_handoff_mb > 0:
+            _HANDOFF.keep(path, obj, size, budget=self.memory_handoff_mb * 2**20)
+
+
+class _Handoff:
+    """The newest staged outputs of this process's run, kept in memory up to a byte budget.
+
+    Oldest out first. Entries are dropped when their asset stages something else and cleared at
+    the end of every run (:func:`finish_staged_writes`), so a run never sees another's objects.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[Path, tuple[pl.DataFrame | TableChanges, int]] = OrderedDict()
+
+    def keep(self, path: Path, obj: pl.DataFrame | TableChanges, size: int, *, budget: int) -> None:
+        with self._lock:
+            self._kept.pop(path, None)
+            if size > budget:
+                return
+            self._kept[path] = (obj, size)
+            while sum(kept_size for _, kept_size in self._kept.values()) > budget:
+                self._kept.popitem(last=False)
+
+    def get(self, path: Path) -> pl.DataFrame | TableChanges | None:
+        with self._lock:
+            kept = self._kept.get(path)
+        return None if kept is None else kept[0]
+
+    def forget(self, path: Path) -> None:
+        with self._lock:
+            self._kept.pop(path, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+_HANDOFF = _Handoff()
 
 
 #: One writer thread: staged writes land in the order the steps made them.
@@ -194,7 +255,9 @@ def _wait_for_write(path: Path) -> None:
 
 
 def finish_staged_writes() -> str | None:
-    """Wait for every background write; the first failure's message, if any failed."""
+    """Wait for every background write and drop the run's in-memory outputs; the first failed
+    write's message, if any failed."""
+    _HANDOFF.clear()
     failure = None
     for path in list(_PENDING_WRITES):
         try:

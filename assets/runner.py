@@ -88,12 +88,15 @@ def run_pipeline(
     job = defs.resolve_job_def("cdp_pipeline")
     if selection:
         job = job.get_subset(asset_selection={dg.AssetKey(name) for name in selection})
-    with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config={"loggers": {"cdp_progress": {}}}
-        )
-    # A run is over when what it staged is on disk (a selection may leave outputs nobody read).
-    staging_failure = finish_staged_writes()
+    try:
+        with dg.DagsterInstance.get() as instance:
+            result = job.execute_in_process(
+                instance=instance, raise_on_error=False, run_config={"loggers": {"cdp_progress": {}}}
+            )
+    finally:
+        # A run is over when what it staged is on disk (a selection may leave outputs nobody
+        # read), and its in-memory hand-offs are dropped even when it was interrupted.
+        staging_failure = finish_staged_writes()
     if staging_failure is not None and result.success:
         return PipelineRun(result.run_id, False, staging_failure)
     return PipelineRun(result.run_id, result.success, None if result.success else _first_error(result))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -47,6 +47,9 @@ class TableChanges:
         order: the table's sort columns (default: the canonical table's; none for any other
             table, which then keeps its published rows first and appends the upserts); rows with
             equal values keep their order (published rows first, then upserts in their order).
+
+    The whole table is built once per object: :meth:`collect` keeps it, and :meth:`scan` then
+    reads it instead of the Parquet file.
     """
 
     table: str
@@ -55,6 +58,7 @@ class TableChanges:
     base: Path | None = None
     key: tuple[str, ...] = ()
     order: tuple[str, ...] = ()
+    _collected: list[pl.DataFrame] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def keys(self) -> list[str]:
@@ -112,16 +116,21 @@ class TableChanges:
 
     def collect(self) -> pl.DataFrame:
         """The whole new table, equal to :func:`cdp.ingest.apply_increment` of the same batch."""
+        if self._collected:
+            return self._collected[0]
         previous = self.previous()
         if previous is None:
             return self.upserts
         kept = without_keys(previous.collect(), self.replaced_keys(), self.keys)
         merged = pl.concat([conform(kept, self.contract), self.upserts])
         order = self.sort_columns
-        return merged.sort(order, maintain_order=True) if order else merged
+        self._collected.append(merged.sort(order, maintain_order=True) if order else merged)
+        return self._collected[0]
 
     def scan(self) -> pl.LazyFrame:
         """The whole new table as a sorted lazy query (for streaming it into the warehouse)."""
+        if self._collected:
+            return self._collected[0].lazy()
         previous = self.previous()
         if previous is None:
             return self.upserts.lazy()

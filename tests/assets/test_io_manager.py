@@ -122,3 +122,65 @@ def test_changes_written_in_the_background_are_waited_for_by_their_reader(  # ty
     assert isinstance(staged, TableChanges)
     assert_frame_equal(staged.upserts, WHOLE.head(1))
     assert resources.finish_staged_writes() is None
+
+
+def test_a_handed_off_frame_is_read_from_memory_but_the_publish_reads_the_whole_file(  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch
+) -> None:
+    released = threading.Event()
+    real_write = resources.write_parquet_atomic
+
+    def held_write(frame: pl.DataFrame, path: Path) -> None:
+        released.wait(timeout=10)
+        real_write(frame, path)
+
+    monkeypatch.setattr(resources, "write_parquet_atomic", held_write)
+    manager = StagedParquetIOManager(
+        base_dir=str(tmp_path / "staging"), background_writes=True, memory_handoff_mb=64
+    )
+    manager.handle_output(dg.build_output_context(asset_key=KEY), WHOLE)
+
+    # The next step gets the frame itself while its file is still being written.
+    assert _load(manager) is WHOLE
+    staged = tmp_path / "staging" / "customer_attribute_lineage.parquet"
+    assert not staged.exists()
+    threading.Timer(0.2, released.set).start()
+    assert _load(manager, file=True) == staged
+    assert_frame_equal(pl.read_parquet(staged), WHOLE)
+    assert resources.finish_staged_writes() is None
+
+    # A run's hand-offs end with it: the next run reads what is on disk.
+    reread = _load(manager)
+    assert reread is not WHOLE
+    assert_frame_equal(reread, WHOLE)
+
+
+def test_handed_off_changes_build_their_whole_table_once(tmp_path: Path) -> None:
+    base = tmp_path / "published.parquet"
+    WHOLE.write_parquet(base)
+    manager = StagedParquetIOManager(
+        base_dir=str(tmp_path / "staging"), background_writes=True, memory_handoff_mb=64
+    )
+    changes = _changes(base)
+    manager.handle_output(dg.build_output_context(asset_key=KEY), changes)
+
+    whole = _load(manager)
+    assert_frame_equal(whole, WHOLE.sort("customer_id"))
+    assert _load(manager) is whole
+    assert _load(manager, changes=True) is not changes  # the publish reads the staged folder
+    # Once built, the whole table no longer needs the published file.
+    base.unlink()
+    assert_frame_equal(changes.scan().collect(), WHOLE.sort("customer_id"))
+    assert resources.finish_staged_writes() is None
+
+
+def test_an_output_over_the_memory_budget_is_read_back_from_disk(tmp_path: Path) -> None:
+    big = pl.DataFrame({"customer_id": [f"c{index}" for index in range(200_000)], "attribute": "email"})
+    manager = StagedParquetIOManager(
+        base_dir=str(tmp_path / "staging"), background_writes=True, memory_handoff_mb=1
+    )
+    manager.handle_output(dg.build_output_context(asset_key=KEY), big)
+    loaded = _load(manager)
+    assert loaded is not big
+    assert_frame_equal(loaded, big)
+    assert resources.finish_staged_writes() is None
