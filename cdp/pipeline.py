@@ -432,9 +432,15 @@ def publish_run(
 
     A table given as changes to its published version reaches DuckDB as those changes; one given
     as a staged Parquet file is linked into the snapshot as it is; one that did not change at all
-    is left as it is in DuckDB (``unchanged``).
+    is left as it is in DuckDB (``unchanged``). A run whose ``erased_customers`` names customers
+    the published version does not (it applies new erasures) purges: the DuckDB file is rewritten
+    without freed blocks, and only the new Parquet snapshot and the linkage state the next run
+    loads are kept, so the erased values leave the disk with this publish.
     """
+    from cdp.incremental.linkage_state import prune_linkage_states
     from cdp.ingest.changes import TableChanges
+    from cdp.privacy.erasure import newly_erased_customers
+    from cdp.runmodes import LINKAGE_STATE
     from cdp.warehouse.publish import TableDelta
 
     prepared: dict[str, pl.DataFrame | pl.LazyFrame | Path | TableDelta] = {}
@@ -447,10 +453,27 @@ def publish_run(
             )
         else:
             prepared[name] = table
-    report = warehouse.publish(prepared, run_id=run_id)
+    erased = prepared.get("erased_customers")
+    newly_erased = (
+        0
+        if erased is None
+        else newly_erased_customers(
+            erased.table if isinstance(erased, TableDelta) else erased,
+            published=previous_table(warehouse, "erased_customers"),
+        ).height
+    )
+    report = warehouse.publish(prepared, run_id=run_id, purge_freed_space=newly_erased > 0)
+    if report.purge is not None:
+        identity_runs = previous_table(warehouse, "identity_runs")
+        last_identity_run = (
+            None if identity_runs is None or identity_runs.is_empty() else str(identity_runs["run_id"][-1])
+        )
+        prune_linkage_states(warehouse.state_dir / LINKAGE_STATE, keep=last_identity_run)
     return {
         "applied_as_changes": ", ".join(report.applied_as_changes),
         "unchanged": ", ".join(report.unchanged),
+        "newly_erased_customers": newly_erased,
+        "purged_freed_space": report.purge is not None,
         **{f"rows/{name}": rows for name, rows in sorted(report.rows.items())},
     }
 

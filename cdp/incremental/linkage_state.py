@@ -12,7 +12,9 @@ run that computed it and loaded only when that run is the last one the warehouse
 that failed before publishing leaves a state nobody loads), with the same code version. Cheap
 checks (row count, records per column) catch anything else, and a state that fails them is
 recomputed. The folder keeps the state of the last published run and of the newest run only, so
-an erased record's values leave it within two runs, as they leave the Parquet snapshots.
+an erased record's values leave it within two runs, as they leave the Parquet snapshots; a
+publish that applies new erasures calls :func:`prune_linkage_states` to drop every state but the
+one the next run loads at once.
 """
 
 from __future__ import annotations
@@ -200,6 +202,22 @@ def carry_linkage_state(folder: Path, *, from_run: str, to_run: str, code_versio
     return True
 
 
+def prune_linkage_states(folder: Path, *, keep: str | None) -> list[str]:
+    """Delete every run's state but ``keep``'s (the last published identity run: the only one the
+    next run loads), waiting first for a background save to finish.
+
+    Returns:
+        The run ids whose state was deleted, sorted.
+    """
+    wait_for_saves(folder)
+    if not folder.is_dir():
+        return []
+    removed = _prune(folder, keep={keep} if keep else set())
+    if removed:
+        log.info("pruned the linkage state of %d earlier run(s)", len(removed))
+    return removed
+
+
 def _empty_counts() -> pl.DataFrame:
     return pl.DataFrame(schema={"value": pl.String(), "records": pl.Int64()})
 
@@ -219,7 +237,10 @@ def _write_meta(run_folder: Path, *, code_version: str, columns: list[str]) -> N
     fsync_dir(run_folder)
 
 
-def _prune(folder: Path, *, keep: set[str]) -> None:
+def _prune(folder: Path, *, keep: set[str]) -> list[str]:
+    removed: list[str] = []
     for run_folder in folder.iterdir():
         if run_folder.is_dir() and run_folder.name not in keep:
             shutil.rmtree(run_folder, ignore_errors=True)
+            removed.append(run_folder.name)
+    return sorted(removed)

@@ -179,3 +179,27 @@ def suppress_erased(
         pl.col("record_id").cast(pl.String).alias(record_id_column),
     )
     return frame.join(renamed, on=[source_column, record_id_column], how="anti", nulls_equal=False)
+
+
+def newly_erased_customers(
+    erased: pl.DataFrame | pl.LazyFrame | Path, *, published: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Customer IDs a run's ``erased_customers`` holds and its published version does not: the
+    people whose erasure this run applies (its publish must then purge their values from disk).
+
+    Args:
+        erased: The run's ``erased_customers`` (a frame, or its staged Parquet file).
+        published: The published ``erased_customers``, or None when there is none yet.
+
+    Example:
+        >>> run = pl.DataFrame({"customer_id": ["C1", "C2"]})
+        >>> newly_erased_customers(run, published=run.head(1))["customer_id"].to_list()
+        ['C2']
+    """
+    frame = pl.scan_parquet(erased) if isinstance(erased, Path) else erased.lazy()
+    ids = frame.select(pl.col("customer_id").cast(pl.String)).unique()
+    if published is not None:
+        ids = ids.join(
+            published.lazy().select(pl.col("customer_id").cast(pl.String)), on="customer_id", how="anti"
+        )
+    return ids.sort("customer_id").collect()

@@ -5,7 +5,7 @@ Layout of a warehouse folder::
     cdp.duckdb                 every published table in schema main, views, masked_<table> views,
                                and _cdp_publish_log (one row per publish)
     parquet/                   symlink to the current snapshot: <table>.parquet for every table
-    parquet_snapshots/         the current and the previous snapshot
+    parquet_snapshots/         the current and the previous snapshot (only the current after a purge)
     models/                    linkage model versions (written by cdp.pipeline)
     quality_docs/              Great Expectations Data Docs (written by cdp.quality)
 

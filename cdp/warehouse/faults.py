@@ -7,7 +7,8 @@ writes the file named by ``CDP_PUBLISH_FAULT_MARKER`` and sleeps (``pause``) so 
 at a known place. Unset (always, outside tests), a fault point costs one dictionary lookup.
 
 Points: ``parquet`` (after the first table file of the new snapshot), ``duckdb`` (after the first
-table inside the open DuckDB transaction), ``swap`` (after the DuckDB commit, before the symlink swap).
+table inside the open DuckDB transaction), ``swap`` (after the DuckDB commit, before the symlink swap),
+``compact`` (the rewritten DuckDB file is complete, before it replaces the old one).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 FAULT_ENV = "CDP_PUBLISH_FAULT"
 MARKER_ENV = "CDP_PUBLISH_FAULT_MARKER"
-POINTS: tuple[str, ...] = ("parquet", "duckdb", "swap")
+POINTS: tuple[str, ...] = ("parquet", "duckdb", "swap", "compact")
 _PAUSE_SECONDS = 600
 
 

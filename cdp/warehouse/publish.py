@@ -13,6 +13,11 @@ Order of one publish (under an exclusive ``.publish.lock`` file lock, so publish
    masked views and a ``_cdp_publish_log`` row naming the snapshot. This COMMIT is the publish:
    before it every reader sees the previous version everywhere.
 3. **Swap** the ``parquet`` symlink to the new snapshot (one ``rename``), then prune old snapshots.
+4. **Purge** (only when asked to, e.g. by a run that applied new erasures): prune every snapshot but
+   the new one and rewrite the DuckDB file without its freed blocks
+   (:func:`~cdp.warehouse.compaction.compact_duckdb_file`), so deleted values leave the disk now,
+   not one or more runs later. A ``.purge_pending`` marker, written before the commit and removed
+   after the rewrite, makes the next publish purge if this one dies or fails on the way.
 
 Between 2 and 3 (microseconds, or longer only if the process dies there) DuckDB readers see the new
 version while Parquet readers still see the whole previous one: never a mix inside either store.
@@ -37,8 +42,9 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from cdp.errors import CdpError
+from cdp.warehouse.compaction import Compaction, compact_duckdb_file
 from cdp.warehouse.faults import fault_point
-from cdp.warehouse.files import check_table_name, same_bytes, write_parquet_atomic
+from cdp.warehouse.files import check_table_name, fsync_dir, same_bytes, write_parquet_atomic
 from cdp.warehouse.masking import MASKED_PREFIX
 from cdp.warehouse.snapshots import (
     Manifest,
@@ -69,6 +75,9 @@ log = logging.getLogger(__name__)
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _LOCK_FILE = ".publish.lock"
+#: Present from the start of a purging publish until its purge is done: a publish that finds it
+#: purges too, so a purge cut short by a crash or an error is never forgotten.
+PURGE_MARKER = ".purge_pending"
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ class PublishReport:
             deleted since the last whole load passed ``RELOAD_AFTER_DELETED_SHARE`` of the table.
         unchanged: Tables whose new version is byte for byte the published one: DuckDB kept them
             as they were and the snapshot shares their files with the previous one.
+        purge: The rewrite of the DuckDB file when this publish purged freed space, else None.
         seconds: Wall time of the publish.
     """
 
@@ -103,6 +113,7 @@ class PublishReport:
     applied_as_changes: tuple[str, ...] = ()
     compacted: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
+    purge: Compaction | None = None
     seconds: float = 0.0
 
     def as_metadata(self) -> dict[str, Any]:
@@ -116,6 +127,16 @@ class PublishReport:
             "applied_as_changes": ", ".join(self.applied_as_changes),
             "compacted": ", ".join(self.compacted),
             "unchanged": ", ".join(self.unchanged),
+            "purged_freed_space": self.purge is not None,
+            **(
+                {
+                    "purge_seconds": round(self.purge.seconds, 3),
+                    "duckdb_bytes_before_purge": self.purge.bytes_before,
+                    "duckdb_bytes": self.purge.bytes_after,
+                }
+                if self.purge is not None
+                else {}
+            ),
             **{f"rows/{name}": rows for name, rows in sorted(self.rows.items())},
         }
 
@@ -162,6 +183,7 @@ def publish_tables(
     run_id: str,
     views: Mapping[str, str],
     replace_all: bool,
+    purge_freed_space: bool = False,
 ) -> PublishReport:
     """Publish ``tables`` so that every reader sees either all of the previous version or all of this one.
 
@@ -176,16 +198,24 @@ def publish_tables(
         run_id: The publishing run; letters, digits, ``.``, ``_`` and ``-``.
         views: View name -> SELECT text (trusted code, not user input), created after the tables.
         replace_all: Drop every table and view not in this publish, instead of keeping them.
+        purge_freed_space: Leave no trace of the rows this publish removes: keep only the new
+            Parquet snapshot and rewrite the DuckDB file without its freed blocks. For a run that
+            applies erasures; it costs a copy of the whole database.
 
     Raises:
         CdpError: A bad table, view or run name.
         WarehouseBusyError: Another process is publishing, or readers held DuckDB past the timeout.
+        CompactionError: The rewrite failed after the publish committed; the publish stands, the
+            old file is kept, and the next publish purges again.
     """
     started = time.perf_counter()
     _check_request(tables, run_id=run_id, views=views)
     root = warehouse.root
     root.mkdir(parents=True, exist_ok=True)
     with _publish_lock(root, timeout=warehouse.lock_timeout):
+        if purge_freed_space:
+            _mark_purge_pending(root)
+        purge = (root / PURGE_MARKER).exists()
         state = _read_state(warehouse)
         trusted = _roll_forward(root, state)
         previous = current_snapshot(root)
@@ -237,7 +267,10 @@ def publish_tables(
             raise
         fault_point("swap")
         point_parquet_at(root, name)
-        prune_snapshots(root, keep={name} | ({previous} if previous else set()))
+        # A purge drops the previous snapshot too: a reader that resolved the link just before the
+        # swap may then miss its files, the price of the erased values leaving the disk now.
+        prune_snapshots(root, keep={name} | ({previous} if previous and not purge else set()))
+        compaction = _purge_freed_space(warehouse) if purge else None
     report = PublishReport(
         run_id=run_id,
         seq=seq,
@@ -250,6 +283,7 @@ def publish_tables(
         applied_as_changes=applied,
         compacted=compacted,
         unchanged=unchanged,
+        purge=compaction,
         seconds=time.perf_counter() - started,
     )
     log.info(
@@ -282,6 +316,20 @@ def repair_snapshot(warehouse: Warehouse) -> str | None:
         prune_snapshots(warehouse.root, keep={state.last_snapshot} | ({previous} if previous else set()))
         log.warning("rebuilt parquet snapshot %s from DuckDB", state.last_snapshot)
         return state.last_snapshot
+
+
+def _mark_purge_pending(root: Path) -> None:
+    with open(root / PURGE_MARKER, "w") as handle:
+        os.fsync(handle.fileno())
+    fsync_dir(root)
+
+
+def _purge_freed_space(warehouse: Warehouse) -> Compaction:
+    """Rewrite the DuckDB file (under the publish lock), then clear the pending-purge marker."""
+    compaction = compact_duckdb_file(warehouse.duckdb_path)
+    (warehouse.root / PURGE_MARKER).unlink(missing_ok=True)
+    fsync_dir(warehouse.root)
+    return compaction
 
 
 def _published_file(root: Path, state: _State, table: str) -> Path | None:

@@ -33,7 +33,8 @@ INTERNAL_PREFIX = "_cdp_"
 _RETRY_SLEEP = (0.05, 0.1, 0.2, 0.5)
 
 #: Catalog answers by (DuckDB file, question), shared by every Warehouse of the process: each
-#: stage builds its own, and a daily run would otherwise open the file about fifty times.
+#: stage builds its own, and a daily run would otherwise open the file about fifty times. An answer is
+#: kept with the file's inode, size and mtime, so a file a purge rewrote (a new inode) is asked again.
 _CATALOG_CACHE: dict[tuple[str, str], tuple[tuple[int, ...], Any]] = {}
 
 
@@ -220,14 +221,23 @@ class Warehouse:
         run_id: str,
         views: Mapping[str, str] | None = None,
         replace_all: bool = False,
+        purge_freed_space: bool = False,
     ) -> PublishReport:
         """Publish ``tables`` atomically to DuckDB and the Parquet snapshot.
 
-        See :func:`cdp.warehouse.publish.publish_tables` for the guarantees.
+        See :func:`cdp.warehouse.publish.publish_tables` for the guarantees, and for
+        ``purge_freed_space`` (what a run that applies erasures asks for).
         """
         from cdp.warehouse.publish import publish_tables
 
-        return publish_tables(self, tables, run_id=run_id, views=views or {}, replace_all=replace_all)
+        return publish_tables(
+            self,
+            tables,
+            run_id=run_id,
+            views=views or {},
+            replace_all=replace_all,
+            purge_freed_space=purge_freed_space,
+        )
 
     def repair(self) -> str | None:
         """Make the Parquet snapshot match DuckDB after a publish was killed between the two.
