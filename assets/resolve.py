@@ -81,7 +81,10 @@ def identity(
         policy=ClusteringPolicy(
             threshold=run_options.match_threshold, max_cluster_size=run_options.max_cluster_size
         ),
-        decisions=load_decisions(sources.decisions_file()),
+        decisions=load_decisions(
+            sources.decisions_file(),
+            sources=[spec.name for spec in load_config(sources.config_file()).parties],
+        ),
         run_id=context.run_id,
         run_time=dt.datetime.now(dt.UTC).replace(tzinfo=None),
         full_refresh=run_options.full_refresh,

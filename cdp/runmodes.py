@@ -202,11 +202,17 @@ def resolve_identities(
         None if previous_runs is None or previous_runs.is_empty() else str(previous_runs["run_id"][-1])
     )
     applied_decisions = decisions_version(decisions)
+    last_decisions = _last_decisions_version(warehouse)
+    previous_decisions = _applied_decisions(warehouse, previous_run, version=last_decisions)
+    if mode == INCREMENTAL and last_decisions != applied_decisions and previous_decisions is None:
+        # Without the pairs the last run applied, a withdrawn decision cannot be found, and
+        # only the full path is sure to undo it.
+        mode, reason = FULL, "steward decisions changed and the last run's were not kept"
     if (
         mode == INCREMENTAL
         and previous_state is not None
         and parties.is_unchanged
-        and _last_decisions_version(warehouse) == applied_decisions
+        and last_decisions == applied_decisions
     ):
         # Nothing the state depends on changed: the incremental path would re-cluster nothing,
         # yet still pay for comparing every record key with yesterday's.
@@ -242,6 +248,7 @@ def resolve_identities(
                 run_id=run_id,
                 run_time=run_time,
                 linkage_state=_kept_linkage_state(warehouse, previous_run),
+                previous_decisions=previous_decisions,
             )
             edges, state, queue = step.edges, step.state, step.review_queue
             linkage_state = step.linkage_state
@@ -279,6 +286,7 @@ def resolve_identities(
             0 if delta is None else delta.removed.height,
             scored,
         )
+    _save_applied_decisions(warehouse, decisions, run_id=run_id, keep=previous_run)
     previous_events = 0 if previous_state is None else previous_state.changes.height
     row = {
         "run_id": run_id,
@@ -330,6 +338,49 @@ def _kept_linkage_state(warehouse: Warehouse, previous_run: str | None) -> Linka
     return load_linkage_state(
         warehouse.state_dir / LINKAGE_STATE, run_id=previous_run, code_version=code_version()
     )
+
+
+#: The steward decisions each identity run applied, one file per run under ``state_dir``: the
+#: next incremental run re-clusters the records of any decision withdrawn since.
+APPLIED_DECISIONS = "identity_decisions"
+
+
+def _save_applied_decisions(
+    warehouse: Warehouse, decisions: Decisions, *, run_id: str, keep: str | None
+) -> None:
+    """Keep the pairs this run applied, and drop every other run's but ``keep``'s."""
+    from cdp.warehouse import write_parquet_atomic
+
+    folder = warehouse.state_dir / APPLIED_DECISIONS
+    folder.mkdir(parents=True, exist_ok=True)
+    applied = pl.concat(
+        [
+            decisions.must_link.with_columns(decision=pl.lit("must_link")),
+            decisions.cannot_link.with_columns(decision=pl.lit("cannot_link")),
+        ]
+    )
+    write_parquet_atomic(applied, folder / f"{run_id}.parquet")
+    kept = {f"{run_id}.parquet", f"{keep}.parquet"}
+    for stale in folder.glob("*.parquet"):
+        if stale.name not in kept:
+            stale.unlink(missing_ok=True)
+
+
+def _applied_decisions(warehouse: Warehouse, run_id: str | None, *, version: str | None) -> Decisions | None:
+    """The decisions run ``run_id`` applied, when kept and matching the ``version`` it recorded."""
+    from cdp.identity import DECISION_COLUMNS, Decisions, decisions_version
+
+    if run_id is None or version is None:
+        return None
+    path = warehouse.state_dir / APPLIED_DECISIONS / f"{run_id}.parquet"
+    if not path.exists():
+        return None
+    applied = pl.read_parquet(path)
+    kept = Decisions(
+        must_link=conform(applied.filter(pl.col("decision") == "must_link"), DECISION_COLUMNS),
+        cannot_link=conform(applied.filter(pl.col("decision") == "cannot_link"), DECISION_COLUMNS),
+    )
+    return kept if decisions_version(kept) == version else None
 
 
 def _last_decisions_version(warehouse: Warehouse) -> str | None:

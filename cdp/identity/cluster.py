@@ -13,6 +13,7 @@ import logging
 import numpy as np
 import polars as pl
 
+from cdp.identity.decisions import unknown_record_decisions
 from cdp.identity.graph import connected_components, constrained_union, index_records, map_pairs
 from cdp.identity.model import (
     ASSIGNMENT_COLUMNS,
@@ -51,9 +52,11 @@ def cluster_records(
     """Cluster party records from their scored pairs, honouring steward decisions and the guard.
 
     Links are edges with ``match_probability >= policy.threshold`` plus every must-link. Records
-    with different non-null national-ID tokens never share a cluster, nor do cannot-link pairs;
-    a cluster never grows past ``policy.max_cluster_size`` through model links. The result is
-    deterministic: ties are broken by record keys.
+    with different non-null national-ID tokens never share a cluster through model links (a
+    steward's must-link overrides that guard), cannot-link pairs never do; a cluster never grows
+    past ``policy.max_cluster_size`` through model links. The result is
+    deterministic: ties are broken by record keys. A decision naming a record absent from
+    ``records`` cannot apply: it goes to the review queue (reason ``unknown_record``).
 
     Args:
         records: party records with ``source``, ``record_id`` and (optionally)
@@ -106,7 +109,12 @@ def cluster_records(
     )
     keys = index.select("source", "record_id")
     assignments = keys.with_columns(cluster_key=index["key"].gather(labels))
-    review = _review_rows(pl.concat([refused, band], how="diagonal_relaxed"), keys)
+    review = pl.concat(
+        [
+            _review_rows(pl.concat([refused, band], how="diagonal_relaxed"), keys),
+            unknown_record_decisions(decisions, keys),
+        ]
+    )
     flags = _guard_flags(reasons, keys, components, labels, refused)
     log.info(
         "identity clustering: %d records, %d links, %d clusters, %d guarded components, %d review rows",

@@ -11,12 +11,23 @@ import csv
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Collection
 from pathlib import Path
 
 import polars as pl
 
 from cdp.errors import ConfigError
-from cdp.identity.model import DECISION_COLUMNS, Decisions, record_key
+from cdp.identity.graph import canonical_pairs
+from cdp.identity.model import (
+    DECISION_COLUMNS,
+    KEYS,
+    PAIR_KEYS,
+    REVIEW_COLUMNS,
+    UNKNOWN_RECORD,
+    Decisions,
+    record_key,
+)
+from cdp.schemas.canonical import conform
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +42,10 @@ DECISION_FILE_COLUMNS: tuple[str, ...] = (
     "reason",
 )
 DECISION_KINDS: tuple[str, ...] = ("must_link", "cannot_link")
+_PAIR = list(PAIR_KEYS)
 
 
-def load_decisions(path: Path | None) -> Decisions:
+def load_decisions(path: Path | None, *, sources: Collection[str] | None = None) -> Decisions:
     """Read a decisions CSV; a missing file (or ``None``) means no decisions.
 
     Pairs are stored in canonical orientation (the smaller record key ``source:record_id`` on the left),
@@ -42,12 +54,15 @@ def load_decisions(path: Path | None) -> Decisions:
     Args:
         path: the CSV with columns ``decision, source_l, record_id_l, source_r, record_id_r,
             decided_by, decided_at, reason``.
+        sources: the party source names of the source config; a row naming another source is
+            an error (a typo would otherwise be a decision that silently never applies). None:
+            not checked.
 
     Returns:
         The must-link and cannot-link decisions in force.
 
     Raises:
-        ConfigError: the file has missing columns or a bad row (named by file and line).
+        ConfigError: the file has missing columns or a bad row (named by file, line and column).
 
     Example:
         >>> load_decisions(None).must_link.height
@@ -63,7 +78,7 @@ def load_decisions(path: Path | None) -> Decisions:
             raise ConfigError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
         for row in reader:
             line = reader.line_num
-            kind, pair, decided_at, fields = _parse_row(row, path=path, line=line)
+            kind, pair, decided_at, fields = _parse_row(row, path=path, line=line, sources=sources)
             previous = latest.get(pair)
             if previous is None or (decided_at, line) >= (previous[0], previous[1]):
                 latest[pair] = (decided_at, line, kind, fields)
@@ -90,8 +105,82 @@ def decisions_version(decisions: Decisions) -> str:
     return digest.hexdigest()[:12]
 
 
+def withdrawn_decisions(previous: Decisions | None, current: Decisions) -> pl.DataFrame:
+    """Pairs decided in ``previous`` that ``current`` no longer decides the same way.
+
+    A pair whose line was removed, or whose latest decision changed kind, is returned once (the
+    four key columns, canonical orientation); None for ``previous`` means nothing was withdrawn.
+
+    Example:
+        >>> withdrawn_decisions(None, Decisions.none()).height
+        0
+    """
+    if previous is None:
+        return pl.DataFrame(schema={name: pl.String() for name in _PAIR})
+    return (
+        pl.concat(
+            [
+                _kinded(previous, kind).join(_kinded(current, kind), on=_PAIR, how="anti")
+                for kind in DECISION_KINDS
+            ]
+        )
+        .select(_PAIR)
+        .unique(maintain_order=True)
+    )
+
+
+def unknown_record_decisions(decisions: Decisions, records: pl.DataFrame) -> pl.DataFrame:
+    """Review-queue rows for the decisions naming a record absent from ``records``.
+
+    Such a decision cannot apply (its record was deleted, erased or mistyped); the rest of the
+    decisions still do. The steward sees each one (reason ``unknown_record``, ``match_reason``
+    the decision's kind) until the line is withdrawn or the record arrives; the log gets counts.
+
+    Args:
+        decisions: the decisions in force.
+        records: every current record (``source``, ``record_id``).
+
+    Returns:
+        Rows with the ``REVIEW_COLUMNS`` schema, in pair order.
+
+    Example:
+        >>> unknown_record_decisions(Decisions.none(), pl.DataFrame({"source": [], "record_id": []})).height
+        0
+    """
+    keys = list(KEYS)
+    known = records.select(pl.col(name).cast(pl.String) for name in keys)
+    unknown = (
+        pl.concat(
+            [
+                _kinded(decisions, kind)
+                .with_columns(match_reason=pl.lit(kind))
+                .join(known, left_on=side, right_on=keys, how="anti")
+                for kind in DECISION_KINDS
+                for side in (["source_l", "record_id_l"], ["source_r", "record_id_r"])
+            ]
+        )
+        .unique()
+        .sort(_PAIR)
+    )
+    if unknown.height:
+        log.warning(
+            "%d steward decision(s) name a record that does not exist (%d must_link, %d cannot_link): "
+            "they cannot apply and are in the review queue as %s",
+            unknown.height,
+            unknown.filter(pl.col("match_reason") == "must_link").height,
+            unknown.filter(pl.col("match_reason") == "cannot_link").height,
+            UNKNOWN_RECORD,
+        )
+    return conform(unknown.with_columns(reason=pl.lit(UNKNOWN_RECORD)), REVIEW_COLUMNS)
+
+
+def _kinded(decisions: Decisions, kind: str) -> pl.DataFrame:
+    frame: pl.DataFrame = getattr(decisions, kind)
+    return canonical_pairs(frame.select(_PAIR))
+
+
 def _parse_row(
-    row: dict[str, str | None], *, path: Path, line: int
+    row: dict[str, str | None], *, path: Path, line: int, sources: Collection[str] | None
 ) -> tuple[str, tuple[str, str, str, str], dt.datetime, dict[str, str]]:
     values = {name: (row.get(name) or "").strip() for name in DECISION_FILE_COLUMNS}
     where = f"{path}: line {line}"
@@ -102,6 +191,12 @@ def _parse_row(
     for name in ("source_l", "record_id_l", "source_r", "record_id_r", "decided_by", "reason"):
         if not values[name]:
             raise ConfigError(f"{where}: column {name} is empty")
+    for name in ("source_l", "source_r"):
+        if sources is not None and values[name] not in sources:
+            raise ConfigError(
+                f"{where}: column {name}: unknown source {values[name]!r}; "
+                f"expected one of {', '.join(sorted(sources))}"
+            )
     try:
         decided_at = dt.datetime.fromisoformat(values["decided_at"])
     except ValueError:

@@ -111,10 +111,12 @@ def constrained_union(
 ) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Greedy union-find over ``links`` in their given order, refusing merges that break a rule.
 
-    A merge is refused when the two sets hold different national-ID tokens, when a cannot-link
-    pair would end up together, or (for model links, not steward must-links) when the merged set
-    would exceed ``max_size``. Refused pairs can never be joined later, because every rule stays
-    broken for any superset.
+    A merge is refused when a cannot-link pair would end up together, and, for model links only,
+    when the two sets hold different national-ID tokens (neither set's tokens include the
+    other's) or when the merged set would exceed ``max_size``. A steward's must-link overrides
+    the national-ID and size rules: it is a human decision with who, when and why. A set joined
+    that way holds several tokens, and a model link may still add a record carrying one of them.
+    Refused pairs can never be joined later, because every rule stays broken for any superset.
 
     Args:
         nodes: the sorted node numbers taking part.
@@ -130,7 +132,7 @@ def constrained_union(
     position = {int(node): i for i, node in enumerate(nodes.tolist())}
     parent = list(range(len(nodes)))
     size = [1] * len(nodes)
-    token = list(tokens)
+    token: list[frozenset[str]] = [frozenset() if t is None else frozenset((t,)) for t in tokens]
     forbidden: dict[int, set[int]] = {}
     for x, y in zip(cannot["a"].to_list(), cannot["b"].to_list(), strict=True):
         forbidden.setdefault(position[x], set()).add(position[y])
@@ -155,7 +157,7 @@ def constrained_union(
         if rx == ry:
             continue
         tx, ty = token[rx], token[ry]
-        if tx is not None and ty is not None and tx != ty:
+        if not is_must and not (tx <= ty or ty <= tx):
             refused.append((row, NATIONAL_ID_CONFLICT))
         elif kept_apart(rx, ry):
             refused.append((row, CANNOT_LINK))
@@ -166,7 +168,7 @@ def constrained_union(
             low, high = min(rx, ry), max(rx, ry)
             parent[high] = low
             size[low] += size[high]
-            token[low] = tx if tx is not None else ty
+            token[low] = tx | ty
             if high in forbidden:
                 forbidden.setdefault(low, set()).update(forbidden.pop(high))
     labels = nodes[np.fromiter((find(i) for i in range(len(nodes))), dtype=np.int64, count=len(nodes))]

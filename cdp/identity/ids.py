@@ -6,19 +6,30 @@ Rules (all deterministic, so the same inputs always give the same IDs):
   the string ``source:record_id`` and keys compare byte-wise. If that ID was ever used before
   (live, merged away or only logged), or two new customers would share it, the later one (by
   smallest record key) retries with ``sha256(key + '#' + attempt)``: a retired ID is never reused.
-- Each previous customer has a *home*: the new cluster holding most of its records (ties: the
-  part whose smallest record of that customer has the smallest key). A cluster keeps the ID of a
-  customer whose home it is; a cluster that is home to several customers is a merge and keeps the
-  *survivor*: the one created first (earliest ``created`` event time in the change log; customers
-  without one predate the log and count as oldest), then the lexicographically smallest ID. The
-  others go to ``merged_into``.
+- Each previous customer has a *home*: the new cluster holding most of its *own* records, those
+  it did not take in by absorbing a retired customer (ties: most of all its records, then the
+  part whose smallest record of that customer has the smallest key; a customer with no own
+  record left is homed by all its records). A cluster keeps the ID of a customer whose home it
+  is; a cluster that is home to several customers is a merge and keeps the *survivor*: the one
+  created first (earliest ``created`` event time in the change log; customers without one
+  predate the log and count as oldest), then the lexicographically smallest ID. The others go
+  to ``merged_into``.
 - A customer's records that end up outside its home are a split: that cluster takes the ID of a
-  customer homed there or a new ID.
+  customer homed there, else a revived ID (below), else a new ID.
+- Undoing a merge revives the retired ID. The records a retired customer held when it was merged
+  are read from the change log (its ``record_removed`` events of the merge run towards the
+  survivor). When the survivor is split, each retired customer it absorbed (directly) is homed
+  like a live one, over those records it still holds; if that home is no live customer's home
+  and those records are more than half of the cluster's records, the cluster takes the retired
+  ID back: its ``merged_into`` row is removed and the survivor logs a ``split`` towards it (no
+  ``created``). At most one retired ID can hold more than half, so there is no tie. Otherwise a
+  retired ID is never used again, and a new ID never takes a retired one.
 - Records that are gone leave their customer (``record_removed``); a customer with no records left
   simply has no rows in ``identity_clusters``: there is no separate "retired" event.
 
 Events: ``created`` (customer_id), ``merged`` (customer_id = retired ID, other_customer_id =
-survivor), ``split`` (customer_id = the ID that lost records, other_customer_id = where they went),
+survivor), ``split`` (customer_id = the ID that lost records, other_customer_id = where they went;
+detail says when that is a revived ID),
 ``record_added`` / ``record_removed`` (customer_id, source, record_id; other_customer_id = the
 customer the record came from / went to, when any). Replaying the record events in order rebuilds
 ``identity_clusters`` exactly.
@@ -58,8 +69,8 @@ def assign_stable_ids(
         run_time: when this run happened (naive UTC).
 
     Returns:
-        The new state: clusters, ``merged_into`` and the change log with this run's events
-        appended (none when nothing changed).
+        The new state: clusters, ``merged_into`` (revived IDs leave it) and the change log with
+        this run's events appended (none when nothing changed).
 
     Example:
         >>> a = pl.DataFrame({"source": ["s"], "record_id": ["1"], "cluster_key": ["s:1"]})
@@ -68,13 +79,11 @@ def assign_stable_ids(
     """
     previous = (previous or IdentityState.empty()).conformed()
     run_time = naive_utc(run_time)
-    clusters, events, merged = match_ids(
+    clusters, events, merged_into = match_ids(
         assignments, previous.clusters, history=previous, run_id=run_id, run_time=run_time
     )
     return IdentityState(
-        clusters=clusters,
-        merged_into=pl.concat([previous.merged_into, merged]),
-        changes=pl.concat([previous.changes, events]),
+        clusters=clusters, merged_into=merged_into, changes=pl.concat([previous.changes, events])
     )
 
 
@@ -92,7 +101,8 @@ def match_ids(
     inputs give sorted outputs without paying for another sort.
 
     Returns:
-        The new cluster rows, this run's events and this run's ``merged_into`` rows.
+        The new cluster rows, this run's events and the whole ``merged_into`` after this run
+        (``history``'s rows, less the revived IDs, plus this run's merges).
     """
     rows = assignments.select(*KEYS, "cluster_key").join(
         previous_clusters.select(*KEYS, old=pl.col("customer_id")),
@@ -106,7 +116,7 @@ def match_ids(
         if unchanged.height
         else rows
     ).with_columns(key=record_key_expr())
-    survivors, merged_pairs, splits = _resolve_owners(moving, history=history)
+    survivors, merged_pairs, splits, revived = _resolve_owners(moving, history=history)
     unowned = (
         moving.group_by("cluster_key")
         .agg(pl.col("key").min())
@@ -135,6 +145,7 @@ def match_ids(
         created=sorted(minted.values()),
         merged=merged_pairs,
         splits=[(old, (survivors | minted)[key], n) for old, key, n in splits],
+        revived=revived,
         run_id=run_id,
         run_time=run_time,
     )
@@ -143,16 +154,23 @@ def match_ids(
         schema=dict(MERGED_INTO_COLUMNS),
         orient="row",
     )
+    kept = history.merged_into
+    if revived:
+        kept = kept.filter(
+            ~pl.col("customer_id").is_in(pl.Series(sorted(revived), dtype=pl.String).implode())
+        )
     log.info(
-        "stable ids: %d records, %d clusters kept, %d new ids, %d merges, %d splits, %d records gone",
+        "stable ids: %d records, %d clusters kept, %d new ids, %d merges, %d splits, %d revived, "
+        "%d records gone",
         rows.height,
         unchanged.height,
         len(minted),
         len(merged_pairs),
         len(splits),
+        len(revived),
         gone.height,
     )
-    return conform(clusters, CLUSTER_COLUMNS), events, merged
+    return conform(clusters, CLUSTER_COLUMNS), events, pl.concat([kept, merged])
 
 
 def _unchanged(rows: pl.DataFrame, previous_clusters: pl.DataFrame) -> pl.DataFrame:
@@ -171,16 +189,23 @@ def _unchanged(rows: pl.DataFrame, previous_clusters: pl.DataFrame) -> pl.DataFr
 
 def _resolve_owners(
     moving: pl.DataFrame, *, history: IdentityState
-) -> tuple[dict[str, str], list[tuple[str, str]], list[tuple[str, str, int]]]:
-    """Pick which previous ID each changed cluster keeps.
+) -> tuple[dict[str, str], list[tuple[str, str]], list[tuple[str, str, int]], set[str]]:
+    """Pick which previous (or revived) ID each changed cluster keeps.
 
-    Returns (cluster_key -> surviving ID, [(retired ID, survivor)], [(old ID, cluster_key, records)]).
+    Returns (cluster_key -> surviving ID, [(retired ID, survivor)], [(old ID, cluster_key,
+    records)], revived IDs).
     """
+    previous = moving.drop_nulls("old")
+    split_olds = (
+        previous.group_by("old").agg(parts=pl.col("cluster_key").n_unique()).filter(pl.col("parts") > 1)
+    )
+    origin = _merge_origins(previous, split_olds["old"], history=history)
     parts = (
-        moving.drop_nulls("old")
+        previous.join(origin, on=list(KEYS), how="left")
+        .with_columns(own=pl.col("origin").is_null())
         .group_by("old", "cluster_key")
-        .agg(n=pl.len(), key=pl.col("key").min())
-        .sort(["old", "n", "key"], descending=[False, True, False])
+        .agg(n=pl.len(), own=pl.col("own").sum(), key=pl.col("key").min())
+        .sort(["old", "own", "n", "key"], descending=[False, True, True, False])
         .with_columns(home=pl.int_range(pl.len()).over("old") == 0)
     )
     homes = parts.filter("home").group_by("cluster_key").agg(pl.col("old").sort()).sort("cluster_key")
@@ -192,8 +217,53 @@ def _resolve_owners(
         survivor = min(olds, key=lambda old: (age.get(old) is not None, age.get(old) or dt.datetime.min, old))
         survivors[key] = survivor
         merged.extend((old, survivor) for old in olds if old != survivor)
+    revived = _revivals(previous.join(origin, on=list(KEYS), how="inner"), moving, homed=set(survivors))
+    survivors |= revived
     splits = parts.filter(~pl.col("home")).select("old", "cluster_key", "n").rows()
-    return survivors, sorted(merged), splits
+    return survivors, sorted(merged), splits, set(revived.values())
+
+
+def _merge_origins(previous: pl.DataFrame, split_olds: pl.Series, *, history: IdentityState) -> pl.DataFrame:
+    """For records of a split customer that a retired customer brought in when it was merged into
+    it: source, record_id and that retired ID (``origin``); the latest merge wins."""
+    empty = pl.DataFrame(schema={"source": pl.String(), "record_id": pl.String(), "origin": pl.String()})
+    if split_olds.is_empty() or history.merged_into.is_empty():
+        return empty
+    absorbed = history.merged_into.filter(pl.col("merged_into").is_in(split_olds.implode()))
+    if absorbed.is_empty():
+        return empty
+    brought = history.changes.filter(
+        (pl.col("event") == "record_removed") & pl.col("customer_id").is_in(absorbed["customer_id"].implode())
+    ).join(
+        absorbed.select("customer_id", "merged_into", "merged_at", "run_id"),
+        left_on=["customer_id", "other_customer_id", "run_id"],
+        right_on=["customer_id", "merged_into", "run_id"],
+        how="inner",
+    )
+    # Only records the survivor still holds can go back; a record brought twice goes to the latest.
+    return (
+        brought.join(previous, left_on=[*KEYS, "other_customer_id"], right_on=[*KEYS, "old"], how="semi")
+        .sort("merged_at", "customer_id")
+        .unique(subset=list(KEYS), keep="last")
+        .select(*KEYS, origin="customer_id")
+    )
+
+
+def _revivals(brought: pl.DataFrame, moving: pl.DataFrame, *, homed: set[str]) -> dict[str, str]:
+    """cluster_key -> retired ID for clusters no live customer calls home and where more than half
+    of the records are ones that retired ID held when it was merged (its home among the parts)."""
+    if brought.is_empty():
+        return {}
+    sizes = moving.group_by("cluster_key").agg(size=pl.len())
+    homes = (
+        brought.group_by("origin", "cluster_key")
+        .agg(n=pl.len(), key=pl.col("key").min())
+        .sort(["origin", "n", "key"], descending=[False, True, False])
+        .filter(pl.int_range(pl.len()).over("origin") == 0)
+        .join(sizes, on="cluster_key")
+        .filter((pl.col("n") * 2 > pl.col("size")) & ~pl.col("cluster_key").is_in(sorted(homed)))
+    )
+    return dict(homes.select("cluster_key", "origin").iter_rows())
 
 
 def _creation_times(changes: pl.DataFrame, ids: list[str]) -> dict[str, dt.datetime]:
@@ -272,6 +342,7 @@ def _events(
     created: list[str],
     merged: list[tuple[str, str]],
     splits: list[tuple[str, str, int]],
+    revived: set[str],
     run_id: str,
     run_time: dt.datetime,
 ) -> pl.DataFrame:
@@ -302,7 +373,10 @@ def _events(
     )
     customer_events = _customer_events(
         [("merged", retired, survivor, "merged into survivor") for retired, survivor in merged]
-        + sorted(("split", old, new, f"{n} record(s) split off") for old, new, n in splits)
+        + sorted(
+            ("split", old, new, f"{n} record(s) split off" + (", merge undone" if new in revived else ""))
+            for old, new, n in splits
+        )
     )
     # Removals before additions, so replaying record events in log order rebuilds the clusters.
     events = pl.concat([births, customer_events, left, removed, added], how="diagonal_relaxed").with_columns(

@@ -2,15 +2,14 @@
 
 A component's clustering depends only on its own records, edges and decisions, so recomputing
 every component that holds a new, changed or removed record, an endpoint of a new edge, or a
-record named by a steward decision, and carrying the rest over untouched, gives the clusters a
-full refresh would give. The affected set is closed over link edges (``match_probability >=
+record named by a steward decision (one in force now, or one the previous state was built with
+that is gone or changed kind), and carrying the rest over untouched, gives the clusters a full
+refresh would give. The affected set is closed over link edges (``match_probability >=
 threshold`` and must-links) and over previous customers (a customer is recomputed whole or not
 at all), so the guard's splits are recomputed per whole component too.
 
-Known limits: a change of ``ClusteringPolicy`` needs a full refresh (``cluster_records`` +
-``assign_stable_ids``). A decision *added* to the decisions file applies at once (its records are
-always recomputed); one *withdrawn* from it applies when its customer is next touched, or at the
-next full refresh.
+Known limit: a change of ``ClusteringPolicy`` needs a full refresh (``cluster_records`` +
+``assign_stable_ids``).
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import logging
 import polars as pl
 
 from cdp.identity.cluster import cluster_records
+from cdp.identity.decisions import withdrawn_decisions
 from cdp.identity.graph import canonical_pairs, endpoints, key_hash
 from cdp.identity.ids import match_ids
 from cdp.identity.model import (
@@ -56,6 +56,7 @@ def update_incrementally(
     changed: pl.DataFrame | None = None,
     previous_review_queue: pl.DataFrame | None = None,
     reweighed: pl.DataFrame | None = None,
+    previous_decisions: Decisions | None = None,
 ) -> IncrementalResult:
     """Apply one batch on top of the previous identity state.
 
@@ -77,6 +78,9 @@ def update_incrementally(
             records are carried over. Without it, ``review_queue`` holds the affected rows only.
         reweighed: keys of unchanged records with a reused edge whose new weight moved it across
             the threshold, the review band or the floor: their components are re-clustered too.
+        previous_decisions: the decisions ``previous`` was built with. The records of a decision
+            withdrawn since (or turned from must-link to cannot-link or back) are re-clustered, so
+            the withdrawal applies at once, as in a full refresh. None: the same as ``decisions``.
 
     Returns:
         The new state, the affected customer IDs, the merged edge table and the review queue.
@@ -104,6 +108,7 @@ def update_incrementally(
     decided = canonical_pairs(
         pl.concat([decisions.must_link.select(PAIR_KEYS), decisions.cannot_link.select(PAIR_KEYS)])
     )
+    withdrawn = withdrawn_decisions(previous_decisions, decisions)
     seeds = pl.concat(
         [
             arrivals,
@@ -111,6 +116,7 @@ def update_incrementally(
             pl.DataFrame(schema=prev.select(keys).schema) if reweighed is None else reweighed.select(keys),
             endpoints(fresh_edges),
             endpoints(decided),
+            endpoints(withdrawn),
             _mates(prev, gone),
         ]
     ).unique()
@@ -133,7 +139,7 @@ def update_incrementally(
     )
     old_ids = prev.join(pl.concat([affected, gone]), on=keys, how="semi")["customer_id"].unique()
     recomputed_before = prev.filter(pl.col("customer_id").is_in(old_ids.implode()))
-    rebuilt, events, merged = match_ids(
+    rebuilt, events, merged_into = match_ids(
         result.assignments,
         recomputed_before,
         history=previous,
@@ -147,15 +153,17 @@ def update_incrementally(
     )
     state = IdentityState(
         clusters=clusters,
-        merged_into=pl.concat([previous.merged_into, merged]),
+        merged_into=merged_into,
         changes=pl.concat([previous.changes, events]),
     )
     reach = pl.concat([affected, gone])
     review = _review_queue(result.review_queue, edges, reach, decided, previous_review_queue, policy=policy)
     affected_ids = _changed_customers(recomputed_before, rebuilt)
     log.info(
-        "incremental identity: %d seeds, %d affected records, %d gone, %d affected customers, %d events",
+        "incremental identity: %d seeds (%d withdrawn decisions), %d affected records, %d gone, "
+        "%d affected customers, %d events",
         seeds.height,
+        withdrawn.height,
         affected.height,
         gone.height,
         affected_ids.len(),

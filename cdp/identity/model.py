@@ -76,11 +76,14 @@ GUARD_FLAG_COLUMNS: Mapping[str, pl.DataType] = {
     "reasons": pl.String(),
 }
 
-#: Review-queue reasons: a pair in the review band, or a merge the guard refused and why.
+#: Review-queue reasons: a pair in the review band, a merge the guard refused and why, or a
+#: decision that cannot apply.
 REVIEW_BAND = "review_band"
 NATIONAL_ID_CONFLICT = "national_id_conflict"
 CANNOT_LINK = "cannot_link"
 MAX_CLUSTER_SIZE = "max_cluster_size"
+#: A steward decision naming a record that does not exist (deleted, erased or mistyped).
+UNKNOWN_RECORD = "unknown_record"
 
 
 @dataclass(frozen=True)

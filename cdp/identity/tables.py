@@ -38,7 +38,8 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "Which customer each accepted party record belongs to. customer_id is persistent and opaque: "
             "'C' + 16 hex characters of sha256 of the cluster's smallest record key when the customer was "
             "created; it survives new records, merges (oldest customer survives) and splits (the part "
-            "keeping most of the records keeps it)."
+            "keeping most of its own records keeps it; a part made mostly of the records of a customer it "
+            "absorbed gets that customer's retired ID back)."
         ),
         grain="One row per accepted party record (source, record_id).",
         columns={
@@ -75,7 +76,9 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
         name="identity_merged_into",
         description=(
             "Customer IDs retired by a merge and the survivor each was merged into. Follow the chain "
-            "(cdp.identity.resolve_customer_id) to reach the current customer for an old ID."
+            "(cdp.identity.resolve_customer_id) to reach the current customer for an old ID. When a "
+            "merge is undone (a split gives the retired customer's records back) the ID is revived and "
+            "its row removed; the split event in identity_changes records it."
         ),
         grain="One row per retired customer ID.",
         columns={
@@ -91,18 +94,23 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "Pairs a data steward should decide on: model probabilities inside the review band whose "
             "records are in different customers, and strong links the over-merge guard refused. Pairs "
             "already decided in the decisions file are left out (except must-links the guard could not "
-            "honour). Decisions go into the decisions CSV as must_link or cannot_link with who, when and why."
+            "honour, and decisions naming a record that does not exist). Decisions go into the decisions "
+            "CSV as must_link or cannot_link with who, when and why."
         ),
         grain="One row per record pair and reason.",
         columns={
             **_PAIR,
             "match_probability": "Model match probability of the pair (null for an unscored must-link).",
             "match_weight": "Model match weight (log2 Bayes factor) of the pair.",
-            "match_reason": "splink | national_id_and_dob | must_link: where the link came from.",
+            "match_reason": (
+                "splink | national_id_and_dob | must_link: where the link came from (unknown_record "
+                "rows: must_link or cannot_link, the decision's kind)."
+            ),
             "reason": (
                 "review_band (uncertain probability) | national_id_conflict (the merge would put two "
                 "different national IDs in one customer) | cannot_link (a steward's cannot-link forbids "
-                "it) | max_cluster_size (the customer would grow past the cap)."
+                "it) | max_cluster_size (the customer would grow past the cap) | unknown_record (a "
+                "steward decision names a record that does not exist: deleted, erased or mistyped)."
             ),
         },
     ),

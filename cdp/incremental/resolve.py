@@ -123,6 +123,7 @@ def resolve_increment(
     review_floor: float | None = None,
     delta: PartyDelta | None = None,
     linkage_state: LinkageState | None = None,
+    previous_decisions: Decisions | None = None,
 ) -> IncrementResolution:
     """Score only the new and changed party records and re-cluster only what they touch.
 
@@ -151,6 +152,8 @@ def resolve_increment(
         linkage_state: the previous population's prepared input and value counts
             (:mod:`cdp.incremental.linkage_state`): patched with the batch instead of being
             computed again from every record. None: computed from ``parties``.
+        previous_decisions: the decisions ``previous_state`` was built with, so that a decision
+            withdrawn since is undone at once (None: the same as ``decisions``).
 
     Returns:
         The new state, edges, review queue, affected customer IDs and this run's events.
@@ -242,6 +245,7 @@ def resolve_increment(
         run_time=run_time,
         previous_review_queue=previous_review_queue,
         reweighed=reweighed_keys,
+        previous_decisions=previous_decisions,
     )
     events = result.state.changes.slice(previous_changes)
     state, edges, review, affected = (

@@ -114,16 +114,34 @@ def test_must_link_joins_unscored_pairs_and_decided_pairs_leave_the_band(build):
     assert result.review_queue.is_empty()
 
 
-def test_must_link_never_overrides_a_national_id_conflict(build):
-    records = build.records(("1", "tokA"), ("2", "tokB"))
+def test_a_must_link_overrides_the_national_id_guard_but_model_links_do_not(build):
+    records = build.records(("1", "tokA"), ("2", "tokB"), ("3", "tokB"), ("4", "tokC"))
+    edges = build.edges(("2", "3", 0.99), ("1", "4", 0.99))
 
     result = cluster_records(
-        records, build.edges(), policy=ClusteringPolicy(), decisions=build.decisions(must=(("1", "2"),))
+        records, edges, policy=ClusteringPolicy(), decisions=build.decisions(must=(("1", "2"),))
     )
 
-    assert build.groups(result.assignments, "cluster_key") == [["1"], ["2"]]
-    assert result.review_queue.select("match_reason", "reason").rows() == [
-        ("must_link", "national_id_conflict")
+    # 3 shares 2's token, so its model link may join the steward's pair; 4 brings a third token.
+    assert build.groups(result.assignments, "cluster_key") == [["1", "2", "3"], ["4"]]
+    assert result.review_queue.select("record_id_l", "record_id_r", "match_reason", "reason").rows() == [
+        ("1", "4", "splink", "national_id_conflict")
+    ]
+
+
+def test_a_cannot_link_still_beats_a_must_link(build):
+    records = build.records(("1", "tokA"), ("2", "tokB"), "3")
+
+    result = cluster_records(
+        records,
+        build.edges(),
+        policy=ClusteringPolicy(),
+        decisions=build.decisions(must=(("1", "3"), ("2", "3")), cannot=(("1", "2"),)),
+    )
+
+    assert build.groups(result.assignments, "cluster_key") == [["1", "3"], ["2"]]
+    assert result.review_queue.select("record_id_l", "record_id_r", "reason").rows() == [
+        ("2", "3", "cannot_link")
     ]
 
 

@@ -349,3 +349,110 @@ def test_a_customer_clustered_again_to_the_same_records_is_not_affected(build):
     assert result.affected_records == 5
     assert result.affected_customer_ids.to_list() == [ids["4"]]
     assert result.state.changes.filter(pl.col("run_id") == "r2").height == 1
+
+
+def _equal_to_a_full_refresh(build, state, records, edges, decisions, result):
+    """The incremental ``result`` matches re-clustering everything on top of ``state``."""
+    clustered = cluster_records(records, edges, policy=POLICY, decisions=decisions)
+    full = assign_stable_ids(clustered.assignments, state, run_id="r2", run_time=T0 + dt.timedelta(days=1))
+    assert_frame_equal(result.state.clusters.sort("record_id"), full.clusters.sort("record_id"))
+    assert_frame_equal(result.state.changes, full.changes, check_row_order=False)
+    assert_frame_equal(result.state.merged_into, full.merged_into, check_row_order=False)
+    assert_frame_equal(result.review_queue, clustered.review_queue, check_row_order=False)
+
+
+def test_a_removed_cannot_link_merges_at_once_as_a_full_refresh_does(build):
+    records = build.records("1", "2", "3", "4")
+    edges = build.edges(("1", "2", 0.99), ("2", "3", 0.99), ("3", "4", 0.99))
+    before = build.decisions(cannot=(("2", "3"),))
+    state = _start(build, records, edges, before)
+    assert build.groups(state.clusters) == [["1", "2"], ["3", "4"]]
+
+    result = _step(build, state, edges, build.edges(), records, build.decisions(), previous_decisions=before)
+
+    assert build.groups(result.state.clusters) == [["1", "2", "3", "4"]]
+    _equal_to_a_full_refresh(build, state, records, edges, build.decisions(), result)
+
+
+def test_a_removed_must_link_splits_at_once_as_a_full_refresh_does(build):
+    records = build.records("1", "2", "3")
+    edges = build.edges(("1", "2", 0.99))
+    before = build.decisions(must=(("2", "3"),))
+    state = _start(build, records, edges, before)
+    assert build.groups(state.clusters) == [["1", "2", "3"]]
+
+    result = _step(build, state, edges, build.edges(), records, build.decisions(), previous_decisions=before)
+
+    assert build.groups(result.state.clusters) == [["1", "2"], ["3"]]
+    _equal_to_a_full_refresh(build, state, records, edges, build.decisions(), result)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_decisions_added_and_withdrawn_equal_a_full_refresh(build, seed):
+    records, edge_rows = random_world(seed, size=120)
+    rng = random.Random(seed)
+    current = pl.DataFrame(records, schema=["source", "record_id", "national_id_token"], orient="row")
+    edges = pl.DataFrame(edge_rows, schema=build.edges().schema, orient="row")
+    keys_of = [f"{source}:{record_id}" for source, record_id, _ in records]
+    pool = [tuple(rng.sample(keys_of, 2)) for _ in range(12)]
+    kinds = [rng.choice(["must", "cannot"]) for _ in pool]
+
+    def decisions_from(chosen: list[int]):
+        return build.decisions(
+            must=tuple(pool[i] for i in chosen if kinds[i] == "must"),
+            cannot=tuple(pool[i] for i in chosen if kinds[i] == "cannot"),
+        )
+
+    chosen = rng.sample(range(len(pool)), 6)
+    decisions = decisions_from(chosen)
+    clustered = cluster_records(current, edges, policy=POLICY, decisions=decisions)
+    full = incremental = assign_stable_ids(clustered.assignments, None, run_id="r1", run_time=T0)
+    queue = clustered.review_queue
+    for number in range(2, 6):
+        # Each day the steward withdraws two decisions, adds two and turns one round.
+        withdrawn = set(rng.sample(chosen, 2))
+        chosen = [i for i in chosen if i not in withdrawn]
+        chosen += rng.sample([i for i in range(len(pool)) if i not in chosen], 2)
+        flipped = rng.choice(chosen)
+        kinds[flipped] = "must" if kinds[flipped] == "cannot" else "cannot"
+        previous, decisions = decisions, decisions_from(chosen)
+        run_time = T0 + dt.timedelta(days=number)
+        clustered = cluster_records(current, edges, policy=POLICY, decisions=decisions)
+        full = assign_stable_ids(clustered.assignments, full, run_id=f"r{number}", run_time=run_time)
+        result = update_incrementally(
+            incremental,
+            edges,
+            edges.clear(),
+            records=current,
+            removed=NO_KEYS,
+            policy=POLICY,
+            decisions=decisions,
+            run_id=f"r{number}",
+            run_time=run_time,
+            previous_review_queue=queue,
+            previous_decisions=previous,
+        )
+        incremental, queue = result.state, result.review_queue
+
+        assert_frame_equal(incremental.clusters.sort("record_id"), full.clusters.sort("record_id"))
+        assert_frame_equal(incremental.changes, full.changes, check_row_order=False)
+        assert_frame_equal(incremental.merged_into, full.merged_into, check_row_order=False)
+        assert_frame_equal(queue, clustered.review_queue, check_row_order=False)
+
+
+def test_undoing_a_merge_incrementally_revives_the_retired_id_as_a_full_refresh_does(build):
+    records = build.records("1", "2", "3", "4")
+    family = build.edges(("2", "3", 0.99), ("3", "4", 0.99))
+    linked = pl.concat([family, build.edges(("1", "2", 0.99))])
+    apart = _start(build, records, family, build.decisions())
+    merged = assign_stable_ids(
+        cluster_records(records, linked, policy=POLICY).assignments, apart, run_id="r1b", run_time=T0
+    )
+    assert merged.merged_into.height == 1
+    cannot = build.decisions(cannot=(("1", "2"),))
+
+    result = _step(build, merged, linked, build.edges(), records, cannot)
+
+    assert_frame_equal(result.state.clusters.sort("record_id"), apart.clusters.sort("record_id"))
+    assert result.state.merged_into.is_empty()
+    _equal_to_a_full_refresh(build, merged, records, linked, cannot, result)

@@ -181,16 +181,67 @@ def test_split_tie_goes_to_the_part_with_the_smallest_record_key(build):
     assert customer_of(second, "2") == cid("s:2")
 
 
-def test_retired_ids_are_never_reused(build):
+def test_a_retired_id_is_not_given_to_a_part_made_mostly_of_other_records(build):
+    pair = build.edges(("1", "5", 0.99))
+    first = run(build, build.records("1", "2", "5"), pair, None, 1)
+    merged = run(
+        build, build.records("1", "2", "5"), pl.concat([pair, build.edges(("1", "2", 0.99))]), first, 2
+    )
+    survivor, retired = cid("s:1"), cid("s:2")
+    assert merged.merged_into.select("customer_id", "merged_into").rows() == [(retired, survivor)]
+
+    # {2, 3}: only half of it is what the retired customer held, so it gets a new ID.
+    records = build.records("1", "2", "3", "5")
+    split = run(build, records, pl.concat([pair, build.edges(("2", "3", 0.99))]), merged, 3)
+
+    assert [customer_of(split, r) for r in ("1", "5")] == [survivor, survivor]
+    assert customer_of(split, "2") not in (survivor, retired)
+    assert split.merged_into.select("customer_id", "merged_into").rows() == [(retired, survivor)]
+
+
+def test_undoing_a_merge_gives_the_retired_id_back_and_the_survivor_keeps_its_own_records(build):
+    older, younger = cid("s:1"), cid("s:2")
+    records = build.records("1", "2", "3", "4")
+    family = build.edges(("2", "3", 0.99), ("3", "4", 0.99))
+    first = run(build, build.records("1"), build.edges(), None, 1)
+    second = run(build, records, family, first, 2)
+    merged = run(build, records, pl.concat([family, build.edges(("1", "2", 0.99))]), second, 3)
+    assert merged.clusters["customer_id"].unique().to_list() == [older]
+
+    # A steward's cannot-link undoes the merge: the absorbed customer holds more records than the
+    # survivor's own, yet each side gets its own ID back.
+    undone = run(
+        build,
+        records,
+        pl.concat([family, build.edges(("1", "2", 0.99))]),
+        merged,
+        4,
+        decisions=build.decisions(cannot=(("1", "2"),)),
+    )
+
+    assert [customer_of(undone, r) for r in ("1", "2", "3", "4")] == [older, younger, younger, younger]
+    assert undone.merged_into.is_empty()
+    assert resolve_customer_id(younger, undone.merged_into) == younger
+    assert events_of(undone, "r4") == [
+        ("split", older, younger, None),
+        *[("record_removed", older, younger, r) for r in ("2", "3", "4")],
+        *[("record_added", younger, older, r) for r in ("2", "3", "4")],
+    ]
+    split = undone.changes.filter((pl.col("run_id") == "r4") & (pl.col("event") == "split"))
+    assert split["detail"].to_list() == ["3 record(s) split off, merge undone"]
+
+
+def test_a_revived_id_can_be_merged_and_revived_again(build):
     records = build.records("1", "2")
     first = run(build, records, build.edges(), None, 1)
-    merged = run(build, records, build.edges(("1", "2", 0.99)), first, 2)
-    retired = merged.merged_into["customer_id"].item()
-
-    split = run(build, records, build.edges(), merged, 3)
-
-    assert retired not in split.clusters["customer_id"].to_list()
-    assert split.clusters["customer_id"].n_unique() == 2
+    link = build.edges(("1", "2", 0.99))
+    state = first
+    for number in range(2, 6):
+        state = run(build, records, link if number % 2 == 0 else build.edges(), state, number)
+        expected = [cid("s:1")] * 2 if number % 2 == 0 else [cid("s:1"), cid("s:2")]
+        assert state.clusters.sort("record_id")["customer_id"].to_list() == expected
+    assert state.merged_into.is_empty()
+    assert "created" not in state.changes.filter(pl.col("run_id") != "r1")["event"].to_list()
 
 
 def test_deleted_record_leaves_its_customer(build):
