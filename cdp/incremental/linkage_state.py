@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from cdp.warehouse.files import fsync_dir
+from cdp.warehouse.files import fsync_path
 
 if TYPE_CHECKING:
     from cdp.resolve.prepare import PlaceholderValues
@@ -234,7 +234,7 @@ def _write_meta(run_folder: Path, *, code_version: str, columns: list[str]) -> N
     temporary = run_folder / f".{_META}.tmp"
     temporary.write_text(json.dumps({"code_version": code_version, "columns": columns}))
     temporary.replace(run_folder / _META)
-    fsync_dir(run_folder)
+    fsync_path(run_folder)
 
 
 def _prune(folder: Path, *, keep: set[str]) -> list[str]:

@@ -22,7 +22,7 @@ import duckdb
 
 from cdp.errors import CdpError
 from cdp.warehouse.faults import fault_point
-from cdp.warehouse.files import fsync_dir
+from cdp.warehouse.files import fsync_path
 from cdp.warehouse.masking import quote
 
 log = logging.getLogger(__name__)
@@ -107,13 +107,13 @@ def compact_duckdb_file(path: Path) -> Compaction:
         _copy_database(path, fresh)
         if wal_path(fresh).exists():
             raise CompactionError(f"{fresh.name}: the copy left a write-ahead log behind")
-        _fsync_file(fresh)
+        fsync_path(fresh)
         fault_point("compact")
         os.replace(fresh, path)
     except BaseException:
         _remove_with_wal(fresh)
         raise
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
     compaction = Compaction(bytes_before, path.stat().st_size, time.perf_counter() - started)
     log.info(
         "rewrote %s without freed blocks: %d -> %d bytes in %.2fs",
@@ -173,14 +173,6 @@ def _check_same_catalog(connection: duckdb.DuckDBPyConnection) -> None:
         ]
         if counts[0] != counts[1]:
             raise CompactionError(f"table {schema}.{table}: {counts[1]} rows in the copy, {counts[0]} before")
-
-
-def _fsync_file(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _remove_with_wal(path: Path) -> None:

@@ -40,8 +40,8 @@ def check_table_name(name: str) -> str:
     return name
 
 
-def fsync_dir(path: Path) -> None:
-    """Flush a directory entry (a rename or new file inside it) to disk."""
+def fsync_path(path: Path) -> None:
+    """Flush a file, or a directory's entries (a rename or new file inside it), to disk."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -83,7 +83,7 @@ def write_parquet_atomic(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 def same_bytes(left: Path, right: Path) -> bool:

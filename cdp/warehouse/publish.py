@@ -44,7 +44,7 @@ import polars as pl
 from cdp.errors import CdpError
 from cdp.warehouse.compaction import Compaction, compact_duckdb_file
 from cdp.warehouse.faults import fault_point
-from cdp.warehouse.files import check_table_name, fsync_dir, same_bytes, write_parquet_atomic
+from cdp.warehouse.files import check_table_name, fsync_path, same_bytes, write_parquet_atomic
 from cdp.warehouse.masking import MASKED_PREFIX
 from cdp.warehouse.snapshots import (
     Manifest,
@@ -321,14 +321,14 @@ def repair_snapshot(warehouse: Warehouse) -> str | None:
 def _mark_purge_pending(root: Path) -> None:
     with open(root / PURGE_MARKER, "w") as handle:
         os.fsync(handle.fileno())
-    fsync_dir(root)
+    fsync_path(root)
 
 
 def _purge_freed_space(warehouse: Warehouse) -> Compaction:
     """Rewrite the DuckDB file (under the publish lock), then clear the pending-purge marker."""
     compaction = compact_duckdb_file(warehouse.duckdb_path)
     (warehouse.root / PURGE_MARKER).unlink(missing_ok=True)
-    fsync_dir(warehouse.root)
+    fsync_path(warehouse.root)
     return compaction
 
 

@@ -20,7 +20,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdp.warehouse.files import fsync_dir
+from cdp.warehouse.files import fsync_path
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def read_manifest(snapshot_dir: Path) -> Manifest | None:
 
 def write_manifest(snapshot_dir: Path, manifest: Manifest) -> None:
     """Mark a snapshot complete: every table file must already be written and fsynced."""
-    fsync_dir(snapshot_dir)
+    fsync_path(snapshot_dir)
     text = json.dumps(
         {"run_id": manifest.run_id, "seq": manifest.seq, "rows": dict(sorted(manifest.rows.items()))},
         indent=2,
@@ -85,7 +85,7 @@ def write_manifest(snapshot_dir: Path, manifest: Manifest) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, snapshot_dir / MANIFEST)
-    fsync_dir(snapshot_dir)
+    fsync_path(snapshot_dir)
 
 
 def point_parquet_at(root: Path, name: str) -> None:
@@ -103,7 +103,7 @@ def point_parquet_at(root: Path, name: str) -> None:
     temporary.unlink(missing_ok=True)
     os.symlink(Path(SNAPSHOTS_DIR) / name, temporary)
     os.replace(temporary, link)
-    fsync_dir(root)
+    fsync_path(root)
 
 
 def list_snapshots(root: Path) -> list[str]:
