@@ -73,6 +73,7 @@ def identity(
     # The identity gate runs next; its Great Expectations import overlaps the resolution.
     prefetch_great_expectations()
     published = warehouse.warehouse()
+    config = load_config(sources.config_file())
     resolved = resolve_identities(
         std_parties,
         warehouse=published,
@@ -81,13 +82,11 @@ def identity(
         policy=ClusteringPolicy(
             threshold=run_options.match_threshold, max_cluster_size=run_options.max_cluster_size
         ),
-        decisions=load_decisions(
-            sources.decisions_file(),
-            sources=[spec.name for spec in load_config(sources.config_file()).parties],
-        ),
+        decisions=load_decisions(sources.decisions_file(), sources=[spec.name for spec in config.parties]),
         run_id=context.run_id,
         run_time=dt.datetime.now(dt.UTC).replace(tzinfo=None),
         full_refresh=run_options.full_refresh,
+        erased_keys=load_erasure_register(config.erasure_register_path).erased_keys,
     )
     summary = resolved.runs.row(-1, named=True)
     context.add_output_metadata(

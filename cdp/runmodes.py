@@ -15,7 +15,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -28,6 +28,7 @@ from cdp.pipeline import (
     score_edges,
     stable_identity,
 )
+from cdp.privacy.erasure import redact_erased_records
 from cdp.schemas.canonical import conform, empty_frame
 from cdp.version import code_version
 
@@ -180,11 +181,14 @@ def resolve_identities(
     run_id: str,
     run_time: dt.datetime,
     full_refresh: bool,
+    erased_keys: pl.DataFrame | None = None,
 ) -> IdentityRun:
     """Resolve this run's party records: only the batch when possible, else everything.
 
     Both paths keep customer IDs stable against the previously published identity state and
     honour the steward's decisions; the incremental one re-scores only new and changed records.
+    ``erased_keys`` (the erasure register's ``source, record_id``): the change log keeps its
+    events but no longer names those records (their ``record_id`` is blanked).
     """
     from cdp.identity import REVIEW_COLUMNS, cluster_records, decisions_version
     from cdp.incremental import resolve_increment
@@ -315,13 +319,19 @@ def resolve_identities(
         {key: row[key] for key in ("records", "scored_records", "affected_customers")},
     )
     runs = _appended(previous_runs, row, IDENTITY_RUN_COLUMNS)
+    redacted = None if erased_keys is None else redact_erased_records(state.changes, erased_keys)
+    if redacted is not None:
+        # Published events are rewritten too, so the whole log is published, not appended.
+        state = replace(state, changes=redacted)
     return IdentityRun(
         edges=edges,
         state=state,
         review_queue=queue,
         affected_customer_ids=affected,
         runs=runs,
-        change_log=_appended_events(warehouse, state.changes, previous_events),
+        change_log=None
+        if redacted is not None
+        else _appended_events(warehouse, state.changes, previous_events),
     )
 
 

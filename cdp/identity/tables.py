@@ -68,7 +68,9 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
                 "customer the record came from or went to (null for new or deleted records)."
             ),
             "source": "Record events: the record's source (null otherwise).",
-            "record_id": "Record events: the record's id (null otherwise).",
+            "record_id": (
+                "Record events: the record's id (null otherwise, and blanked once the record is erased)."
+            ),
             "detail": "Machine-written note: 'new record', 'moved', 'record no longer present', counts.",
         },
     ),

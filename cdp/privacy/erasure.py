@@ -203,3 +203,37 @@ def newly_erased_customers(
             published.lazy().select(pl.col("customer_id").cast(pl.String)), on="customer_id", how="anti"
         )
     return ids.sort("customer_id").collect()
+
+
+def redact_erased_records(frame: pl.DataFrame, erased: ErasureRegister | pl.DataFrame) -> pl.DataFrame | None:
+    """``frame`` with the ``record_id`` of every erased party record blanked, or None if it names none.
+
+    For an append-only log (``identity_changes``): its events stay, so the log still adds up, but
+    no longer point at the erased records. The ``source`` stays: it names a system, not a person.
+
+    Example:
+        >>> log = pl.DataFrame({"source": ["core", "core"], "record_id": ["1", "2"]})
+        >>> keys = pl.DataFrame({"source": ["core"], "record_id": ["2"]})
+        >>> redact_erased_records(log, keys)["record_id"].to_list()
+        ['1', None]
+        >>> redact_erased_records(log, keys.clear()) is None
+        True
+    """
+    keys = erased.erased_keys if isinstance(erased, ErasureRegister) else erased
+    if keys.height == 0 or frame.height == 0:
+        return None
+    # A one-column prefilter: the log has millions of rows and the register a handful.
+    record_ids = keys["record_id"].cast(pl.String).unique().implode()
+    candidates = frame.with_row_index("_row").filter(pl.col("record_id").is_in(record_ids))
+    named = candidates.join(
+        keys.select(pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String)),
+        on=["source", "record_id"],
+        how="semi",
+    )["_row"]
+    if named.is_empty():
+        return None
+    return frame.with_columns(
+        record_id=pl.when(pl.int_range(pl.len()).is_in(named.implode()))
+        .then(None)
+        .otherwise(pl.col("record_id"))
+    )
