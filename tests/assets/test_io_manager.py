@@ -36,6 +36,19 @@ def _load(manager: StagedParquetIOManager, **metadata: object) -> object:
     return manager.load_input(context)
 
 
+def _hold_parquet_writes(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make staged Parquet writes wait until the returned event is set."""
+    released = threading.Event()
+    real_write = resources.write_parquet_atomic
+
+    def held_write(frame: pl.DataFrame, path: Path) -> None:
+        released.wait(timeout=10)
+        real_write(frame, path)
+
+    monkeypatch.setattr(resources, "write_parquet_atomic", held_write)
+    return released
+
+
 def test_a_frame_staged_after_changes_is_what_is_read(tmp_path: Path) -> None:
     manager = StagedParquetIOManager(base_dir=str(tmp_path / "staging"))
     base = tmp_path / "published.parquet"
@@ -63,14 +76,7 @@ def test_changes_staged_after_a_frame_are_what_is_read(tmp_path: Path) -> None:
 
 
 def test_a_background_write_is_waited_for_by_its_reader(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    released = threading.Event()
-    real_write = resources.write_parquet_atomic
-
-    def slow_write(frame: pl.DataFrame, path: Path) -> None:
-        released.wait(timeout=10)
-        real_write(frame, path)
-
-    monkeypatch.setattr(resources, "write_parquet_atomic", slow_write)
+    released = _hold_parquet_writes(monkeypatch)
     manager = StagedParquetIOManager(base_dir=str(tmp_path / "staging"), background_writes=True)
     manager.handle_output(dg.build_output_context(asset_key=KEY), WHOLE)
     staged = tmp_path / "staging" / "customer_attribute_lineage.parquet"
@@ -127,14 +133,7 @@ def test_changes_written_in_the_background_are_waited_for_by_their_reader(  # ty
 def test_a_handed_off_frame_is_read_from_memory_but_the_publish_reads_the_whole_file(  # type: ignore[no-untyped-def]
     tmp_path: Path, monkeypatch
 ) -> None:
-    released = threading.Event()
-    real_write = resources.write_parquet_atomic
-
-    def held_write(frame: pl.DataFrame, path: Path) -> None:
-        released.wait(timeout=10)
-        real_write(frame, path)
-
-    monkeypatch.setattr(resources, "write_parquet_atomic", held_write)
+    released = _hold_parquet_writes(monkeypatch)
     manager = StagedParquetIOManager(
         base_dir=str(tmp_path / "staging"), background_writes=True, memory_handoff_mb=64
     )
