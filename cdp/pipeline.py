@@ -380,6 +380,10 @@ def erased_customers(
     exists only in the previously published ``identity_clusters``; keeping the customer ID here (an
     opaque ID, no PII) lets exports exclude the person for good, even if another of their records
     is still on file.
+
+    A record found in ``previous_clusters`` is one this run erases (an applied erasure leaves the
+    clusters), so ``erased_records`` grows by it even for a customer erased before: a later
+    erasure of another of their records is new too, and its publish must purge.
     """
     from cdp.schemas.canonical import ERASED_CUSTOMER_COLUMNS, conform, empty_frame
 
@@ -395,14 +399,14 @@ def erased_customers(
             erased_keys.select("source", "record_id"), on=["source", "record_id"], how="semi"
         )
         .group_by("customer_id")
-        .agg(erased_records=pl.len().cast(pl.Int64))
-        .join(earlier.select("customer_id"), on="customer_id", how="anti")
-        .with_columns(
-            first_erased_run_id=pl.lit(run_id, dtype=pl.String),
-            first_erased_at=pl.lit(run_time, dtype=pl.Datetime("us")),
-        )
+        .agg(newly_erased=pl.len().cast(pl.Int64))
     )
-    return pl.concat([earlier, conform(found, ERASED_CUSTOMER_COLUMNS)]).sort("customer_id")
+    merged = earlier.join(found, on="customer_id", how="full", coalesce=True).with_columns(
+        erased_records=pl.col("erased_records").fill_null(0) + pl.col("newly_erased").fill_null(0),
+        first_erased_run_id=pl.col("first_erased_run_id").fill_null(pl.lit(run_id, dtype=pl.String)),
+        first_erased_at=pl.col("first_erased_at").fill_null(pl.lit(run_time, dtype=pl.Datetime("us"))),
+    )
+    return conform(merged, ERASED_CUSTOMER_COLUMNS).sort("customer_id")
 
 
 def contract_failures(table: str, frame: pl.DataFrame) -> list[str]:
@@ -433,7 +437,8 @@ def publish_run(
     A table given as changes to its published version reaches DuckDB as those changes; one given
     as a staged Parquet file is linked into the snapshot as it is; one that did not change at all
     is left as it is in DuckDB (``unchanged``). A run whose ``erased_customers`` names customers
-    the published version does not (it applies new erasures) purges: the DuckDB file is rewritten
+    the published version does not, or counts more erased records for one (it applies new
+    erasures), purges: the DuckDB file is rewritten
     without freed blocks, and only the new Parquet snapshot and the linkage state the next run
     loads are kept, so the erased values leave the disk with this publish.
     """

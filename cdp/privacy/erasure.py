@@ -184,25 +184,37 @@ def suppress_erased(
 def newly_erased_customers(
     erased: pl.DataFrame | pl.LazyFrame | Path, *, published: pl.DataFrame | None
 ) -> pl.DataFrame:
-    """Customer IDs a run's ``erased_customers`` holds and its published version does not: the
-    people whose erasure this run applies (its publish must then purge their values from disk).
+    """Customer IDs whose erasure a run applies: its ``erased_customers`` holds them and the
+    published version does not, or counts more ``erased_records`` for them (another of an erased
+    person's records was erased). The run's publish must then purge their values from disk.
 
     Args:
         erased: The run's ``erased_customers`` (a frame, or its staged Parquet file).
         published: The published ``erased_customers``, or None when there is none yet.
 
     Example:
-        >>> run = pl.DataFrame({"customer_id": ["C1", "C2"]})
-        >>> newly_erased_customers(run, published=run.head(1))["customer_id"].to_list()
-        ['C2']
+        >>> run = pl.DataFrame({"customer_id": ["C1", "C2", "C3"], "erased_records": [1, 1, 2]})
+        >>> newly_erased_customers(run, published=run.head(2).with_columns(erased_records=1))[
+        ...     "customer_id"
+        ... ].to_list()
+        ['C3']
+        >>> newly_erased_customers(run, published=run.with_columns(erased_records=1))["customer_id"].to_list()
+        ['C3']
     """
     frame = pl.scan_parquet(erased) if isinstance(erased, Path) else erased.lazy()
-    ids = frame.select(pl.col("customer_id").cast(pl.String)).unique()
+    counted = "erased_records" in frame.collect_schema().names() and (
+        published is None or "erased_records" in published.columns
+    )
+    records = pl.col("erased_records").cast(pl.Int64) if counted else pl.lit(0, dtype=pl.Int64)
+    ids = frame.group_by(pl.col("customer_id").cast(pl.String)).agg(records.max().alias("erased_records"))
     if published is not None:
-        ids = ids.join(
-            published.lazy().select(pl.col("customer_id").cast(pl.String)), on="customer_id", how="anti"
+        before = published.lazy().group_by(pl.col("customer_id").cast(pl.String)).agg(
+            records.max().alias("before")
         )
-    return ids.sort("customer_id").collect()
+        ids = ids.join(before, on="customer_id", how="left").filter(
+            pl.col("before").is_null() | (pl.col("erased_records") > pl.col("before"))
+        )
+    return ids.select("customer_id").sort("customer_id").collect()
 
 
 def redact_erased_records(frame: pl.DataFrame, erased: ErasureRegister | pl.DataFrame) -> pl.DataFrame | None:

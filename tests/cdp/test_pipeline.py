@@ -74,6 +74,36 @@ def test_erased_customers_accumulate_and_keep_their_first_erasure() -> None:
     assert later.select("customer_id", "first_erased_run_id").rows() == [("C1", "r2"), ("C2", "r3")]
 
 
+def test_erasing_another_record_of_an_erased_customer_counts_it_and_keeps_the_first_erasure() -> None:
+    earlier = erased_customers(
+        erased_keys=pl.DataFrame({"source": ["card"], "record_id": ["9"]}),
+        previous_clusters=CLUSTERS,
+        previous_erased=None,
+        run_id="r2",
+        run_time=RUN_TIME,
+    )
+    later_clusters = CLUSTERS.filter(pl.col("record_id") != "9")
+    erasing_again = pl.DataFrame({"source": ["card", "core"], "record_id": ["9", "1"]})
+
+    later = erased_customers(
+        erased_keys=erasing_again,
+        previous_clusters=later_clusters,
+        previous_erased=earlier,
+        run_id="r3",
+        run_time=RUN_TIME + dt.timedelta(days=1),
+    )
+    rerun = erased_customers(
+        erased_keys=erasing_again,
+        previous_clusters=later_clusters.filter(pl.col("record_id") != "1"),
+        previous_erased=later,
+        run_id="r4",
+        run_time=RUN_TIME + dt.timedelta(days=2),
+    )
+
+    assert later.select("customer_id", "erased_records", "first_erased_run_id").rows() == [("C1", 2, "r2")]
+    assert_frame_equal(rerun, later)
+
+
 def test_no_erasure_register_means_no_erased_customers() -> None:
     result = erased_customers(
         erased_keys=pl.DataFrame(schema={"source": pl.String, "record_id": pl.String}),

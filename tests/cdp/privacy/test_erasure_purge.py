@@ -246,3 +246,15 @@ def test_newly_erased_customers_are_those_the_published_version_lacks(
     for erased in (run, run.lazy(), staged):
         result = newly_erased_customers(erased, published=previously)
         assert_frame_equal(result, pl.DataFrame({"customer_id": expected}, schema={"customer_id": pl.String}))
+
+
+def test_erasing_another_record_of_an_erased_customer_is_a_new_erasure_and_purges(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "warehouse")
+    publish_run(warehouse, {"erased_customers": _erased("C1")}, run_id="r1")
+    second_record = _erased("C1").with_columns(erased_records=pl.lit(2, dtype=pl.Int64))
+
+    erasing = publish_run(warehouse, {"erased_customers": second_record}, run_id="r2")
+    again = publish_run(warehouse, {"erased_customers": second_record}, run_id="r3")
+
+    assert (erasing["newly_erased_customers"], erasing["purged_freed_space"]) == (1, True)
+    assert (again["newly_erased_customers"], again["purged_freed_space"]) == (0, False)
