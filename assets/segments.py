@@ -27,6 +27,7 @@ def segment_tables(
     context: dg.AssetExecutionContext,
     customer_360: pl.DataFrame,
     customer_features: pl.DataFrame,
+    erased_customers: pl.DataFrame,
     sources: SourcesResource,
     warehouse: WarehouseResource,
     run_options: RunOptions,
@@ -41,6 +42,7 @@ def segment_tables(
         run_id=context.run_id,
         run_time=dt.datetime.now(dt.UTC).replace(tzinfo=None),
         full_refresh=run_options.full_refresh,
+        erased_customers=erased_customers,
     )
     summary = built.runs.row(-1, named=True)
     context.add_output_metadata(

@@ -731,15 +731,33 @@ def build_segment_tables(
     run_id: str,
     run_time: dt.datetime,
     full_refresh: bool = False,
+    erased_customers: pl.DataFrame | None = None,
 ) -> SegmentRun:
     """Fold this run's membership into the history: evaluating only the customers whose 360 or
-    feature rows changed when the previous run used the same definitions and date, else everyone."""
+    feature rows changed when the previous run used the same definitions and date, else everyone.
+
+    ``erased_customers`` (their ``customer_id``) are in no segment and leave no trace in the
+    history: their stays, open or closed, are deleted, not closed.
+    """
     from cdp.segments import evaluate_segments, update_membership_history
     from cdp.segments.refresh import definitions_version, refresh_segment_membership
 
     started = time.perf_counter()
     version = definitions_version(segments)
-    previous_history = previous_table(warehouse, "segment_membership")
+    erased = (
+        pl.Series("customer_id", [], dtype=pl.String)
+        if erased_customers is None
+        else erased_customers["customer_id"].cast(pl.String).unique()
+    )
+
+    def kept(frame: pl.DataFrame | None) -> pl.DataFrame | None:
+        if frame is None or erased.is_empty():
+            return frame
+        return frame.filter(~pl.col("customer_id").is_in(erased.implode()))
+
+    customers, features = kept(customers), kept(features)
+    assert customers is not None and features is not None
+    previous_history = kept(previous_table(warehouse, "segment_membership"))
     previous_runs = previous_table(warehouse, "segment_runs")
     reason = ""
     if full_refresh:
@@ -753,8 +771,8 @@ def build_segment_tables(
     elif previous_runs["as_of"][-1] != as_of:
         reason = "the as-of date changed"
     # Read only when they can be used: a full evaluation compares no rows.
-    previous_customers = None if reason else previous_table(warehouse, "customer_360")
-    previous_features = None if reason else previous_table(warehouse, "customer_features")
+    previous_customers = None if reason else kept(previous_table(warehouse, "customer_360"))
+    previous_features = None if reason else kept(previous_table(warehouse, "customer_features"))
     if not reason and (previous_customers is None or previous_features is None):
         reason = "no previous customer 360 or features"
     evaluated: int

@@ -11,7 +11,8 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "Who is in each declared segment and since when, kept across runs. A stay opens when a "
             "customer first meets a segment version's rule and closes on the first run they no longer "
             "do; leaving and coming back opens a new stay. A new rule version starts new stays. Current "
-            "members are the rows with no exit date; `cdp segments explain` shows why."
+            "members are the rows with no exit date; `cdp segments explain` shows why. An erased "
+            "customer (`erased_customers`) is in no segment, and their stays are deleted, not closed."
         ),
         grain="one row per stay of a customer in a segment version",
         columns={
@@ -44,7 +45,7 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "reason": "Why this mode.",
             "definitions_version": "Digest of the segment definitions; a change evaluates everyone.",
             "code_version": "Digest of the cdp code that ran; a change evaluates everyone.",
-            "customers": "Customers in customer_360 this run.",
+            "customers": "Customers in customer_360 this run, erased customers excepted.",
             "evaluated_customers": "Customers whose rules were evaluated this run.",
             "open_stays": "Current memberships (stays without an exit date) after the run.",
             "seconds": "Wall time of the segments stage.",

@@ -1,4 +1,5 @@
-"""An erasure reaches the identity change log: the events stay, the erased record's key goes."""
+"""An erasure reaches the identity change log (the events stay, the erased record's key goes) and
+the segment history (the erased customer's stays go)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from cdp.warehouse import Warehouse
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 
-def test_an_erased_record_is_no_longer_named_by_the_identity_change_log(
+def test_an_erased_record_leaves_the_change_log_and_its_customer_leaves_the_segment_history(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
@@ -26,8 +27,19 @@ def test_an_erased_record_is_no_longer_named_by_the_identity_change_log(
     options = RunOptions(as_of="2026-10-31")
     first = run_pipeline(config_path=bank / "sources.yaml", warehouse_dir=warehouse, options=options)
     assert first.success, first.error
-    before = Warehouse(warehouse).read("identity_changes")
-    erased = before.filter(pl.col("event") == "record_added").row(0, named=True)
+    published = Warehouse(warehouse)
+    before = published.read("identity_changes")
+    # A record of a customer who is in a segment, so the erasure has a segment stay to remove.
+    in_segments = published.read("segment_membership").select("customer_id").unique()
+    candidates = published.read("identity_clusters").join(in_segments, on="customer_id", how="semi")
+    erased = (
+        before.filter(pl.col("event") == "record_added")
+        .join(candidates.select("source", "record_id"), on=["source", "record_id"], how="semi")
+        .row(0, named=True)
+    )
+    customer = candidates.filter(
+        (pl.col("source") == erased["source"]) & (pl.col("record_id") == erased["record_id"])
+    )["customer_id"].item()
     (bank / "erasure_requests.csv").write_text(
         f"source,record_id,requested_at,reference\n{erased['source']},{erased['record_id']},2026-11-01,DSR-1\n"
     )
@@ -46,3 +58,6 @@ def test_an_erased_record_is_no_longer_named_by_the_identity_change_log(
     blanked = before.with_row_index().filter(named)["index"]
     assert kept[blanked, "record_id"].null_count() == blanked.len()
     assert after.height > before.height  # the erasure's own record_removed event was appended
+    assert Warehouse(warehouse).read("erased_customers")["customer_id"].to_list() == [customer]
+    history = Warehouse(warehouse).read("segment_membership")
+    assert history.filter(pl.col("customer_id") == customer).is_empty()
