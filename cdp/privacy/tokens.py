@@ -10,7 +10,8 @@ Key resolution (at call time, never at import):
 - ``CDP_TOKEN_KEY`` set: its UTF-8 bytes are the key.
 - unset: :data:`DEVELOPMENT_KEY`, a public, clearly marked development key, with one warning per
   process. Tokens made with it are not secret.
-- unset and ``CDP_REQUIRE_TOKEN_KEY=1`` (production): :class:`~cdp.errors.ConfigError`.
+- unset and ``CDP_REQUIRE_TOKEN_KEY=1``, or unset in the production environment
+  (``CDP_ENV=prod``, the Dagster deployment's): :class:`~cdp.errors.ConfigError`.
 
 Invalid values tokenize to null: anything that is not nine digits once spaces, dots and hyphens
 are removed, area ``000``/``666``/``9xx``, group ``00``, serial ``0000`` and well-known junk
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 KEY_ENV = "CDP_TOKEN_KEY"
 REQUIRE_KEY_ENV = "CDP_REQUIRE_TOKEN_KEY"
+#: The deployment environment (``assets.definitions``); its production value forbids the development key.
+ENVIRONMENT_ENV = "CDP_ENV"
 
 #: Used only when ``CDP_TOKEN_KEY`` is unset. Public, so tokens made with it are NOT secret.
 DEVELOPMENT_KEY = b"cdp-DEVELOPMENT-ONLY-token-key--set-CDP_TOKEN_KEY-in-production"
@@ -61,7 +64,7 @@ def token_key() -> bytes:
     """The HMAC key from ``CDP_TOKEN_KEY``, or the development key (warned once per process).
 
     Raises:
-        ConfigError: The key is unset while ``CDP_REQUIRE_TOKEN_KEY=1``.
+        ConfigError: The key is unset while ``CDP_REQUIRE_TOKEN_KEY=1`` or ``CDP_ENV=prod``.
     """
     global _warned_development_key
     value = os.environ.get(KEY_ENV, "")
@@ -69,6 +72,12 @@ def token_key() -> bytes:
         return value.encode("utf-8")
     if os.environ.get(REQUIRE_KEY_ENV, "").strip().lower() in ("1", "true", "yes"):
         raise ConfigError(f"{KEY_ENV} is not set, and {REQUIRE_KEY_ENV}=1 forbids the development key")
+    if os.environ.get(ENVIRONMENT_ENV, "").strip().lower() == "prod":
+        # Tokens made with the public key can be reversed by trying every SSN: never in production.
+        raise ConfigError(
+            f"{KEY_ENV} is not set, and the production environment ({ENVIRONMENT_ENV}=prod) "
+            "forbids the development key"
+        )
     if not _warned_development_key:
         _warned_development_key = True
         log.warning(

@@ -61,6 +61,8 @@ def test_the_prod_definitions_run_each_step_in_its_own_process_on_spark(
     env = {
         **os.environ,
         "CDP_ENV": "prod",
+        # Production refuses the public development key; any key gives the same customers.
+        "CDP_TOKEN_KEY": "spark-test-only-key",
         "CDP_CONFIG": str(SAMPLE / "sources.yaml"),
         "CDP_WAREHOUSE": str(warehouse),
         "CDP_STAGING_DIR": str(warehouse / "_staging"),

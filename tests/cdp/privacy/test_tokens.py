@@ -125,6 +125,7 @@ def test_unset_key_falls_back_to_the_development_key_with_one_warning(
 ) -> None:
     monkeypatch.delenv("CDP_TOKEN_KEY", raising=False)
     monkeypatch.delenv("CDP_REQUIRE_TOKEN_KEY", raising=False)
+    monkeypatch.delenv("CDP_ENV", raising=False)
     monkeypatch.setattr(tokens, "_warned_development_key", False)
     with caplog.at_level(logging.WARNING, logger="cdp.privacy.tokens"):
         assert token_key() == DEVELOPMENT_KEY
@@ -139,3 +140,13 @@ def test_production_refuses_the_development_key(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("CDP_REQUIRE_TOKEN_KEY", "1")
     with pytest.raises(ConfigError, match="CDP_TOKEN_KEY is not set"):
         token_key()
+
+
+def test_the_production_environment_refuses_the_development_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CDP_TOKEN_KEY", raising=False)
+    monkeypatch.delenv("CDP_REQUIRE_TOKEN_KEY", raising=False)
+    monkeypatch.setenv("CDP_ENV", "prod")
+    with pytest.raises(ConfigError, match="CDP_ENV=prod"):
+        token_key()
+    monkeypatch.setenv("CDP_TOKEN_KEY", "a-production-secret")
+    assert token_key() == b"a-production-secret"
