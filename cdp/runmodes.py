@@ -67,6 +67,7 @@ IDENTITY_RUN_COLUMNS: Mapping[str, pl.DataType] = {
     "affected_customers": pl.Int64(),
     "customers": pl.Int64(),
     "identity_events": pl.Int64(),
+    "unknown_record_decisions": pl.Int64(),
     "seconds": pl.Float64(),
 }
 
@@ -191,6 +192,7 @@ def resolve_identities(
     events but no longer names those records (their ``record_id`` is blanked).
     """
     from cdp.identity import REVIEW_COLUMNS, cluster_records, decisions_version
+    from cdp.identity.model import UNKNOWN_RECORD
     from cdp.incremental import resolve_increment
     from cdp.incremental.linkage_state import (
         carry_linkage_state,
@@ -310,6 +312,7 @@ def resolve_identities(
         "affected_customers": affected.height,
         "customers": state.clusters["customer_id"].n_unique(),
         "identity_events": state.changes.height - previous_events,
+        "unknown_record_decisions": queue.filter(pl.col("reason") == UNKNOWN_RECORD).height,
         "seconds": round(time.perf_counter() - started, 3),
     }
     log.info(

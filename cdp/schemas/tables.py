@@ -224,6 +224,8 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "affected_customers": "Customers whose records were re-clustered.",
             "customers": "Customers after the run.",
             "identity_events": "Rows this run added to identity_changes.",
+            "unknown_record_decisions": "Steward decisions naming a record that is not on file (in the "
+            "review queue as unknown_record).",
             "seconds": "Wall time of the identity stage.",
         },
     ),

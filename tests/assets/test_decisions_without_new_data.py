@@ -72,6 +72,10 @@ def test_a_new_decision_applies_without_new_data_and_the_same_decisions_reuse_th
                 "two people",
             ]
         )
+        # A decision naming a record the bank no longer holds: queued for the steward, and counted.
+        writer.writerow(
+            ["must_link", left_source, left_id, left_source, "no-such-record", "steward", "2026-11-01", "typo"]
+        )
     _run(bank, warehouse)
     decided = _last_identity_run(warehouse)
     after = Warehouse(warehouse).read("identity_clusters")
@@ -90,6 +94,9 @@ def test_a_new_decision_applies_without_new_data_and_the_same_decisions_reuse_th
     # The same decisions and no new record: the state is reused, nothing moves, nothing is logged.
     assert again["reason"] == "no party record or steward decision changed"
     assert again["identity_events"] == 0 and again["decisions_version"] == decided["decisions_version"]
+    assert decided["unknown_record_decisions"] == again["unknown_record_decisions"] == 1
+    queue = Warehouse(warehouse).read("identity_review_queue").filter(pl.col("reason") == "unknown_record")
+    assert queue.select("record_id_l", "record_id_r").rows() == [(left_id, "no-such-record")]
     assert (
         Warehouse(warehouse)
         .read("identity_clusters")
