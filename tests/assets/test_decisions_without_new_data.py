@@ -74,7 +74,16 @@ def test_a_new_decision_applies_without_new_data_and_the_same_decisions_reuse_th
         )
         # A decision naming a record the bank no longer holds: queued for the steward, and counted.
         writer.writerow(
-            ["must_link", left_source, left_id, left_source, "no-such-record", "steward", "2026-11-01", "typo"]
+            [
+                "must_link",
+                left_source,
+                left_id,
+                left_source,
+                "no-such-record",
+                "steward",
+                "2026-11-01",
+                "typo",
+            ]
         )
     _run(bank, warehouse)
     decided = _last_identity_run(warehouse)
