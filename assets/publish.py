@@ -4,9 +4,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.resources import WarehouseResource
+from assets.resources import SourcesResource, WarehouseResource
+from cdp.config import load_config
 from cdp.ingest.changes import TableChanges
 from cdp.pipeline import PUBLISHED_TABLES, publish_run
+from cdp.privacy.erasure import load_erasure_register
 
 GROUP = "publish"
 
@@ -21,8 +23,14 @@ GROUP = "publish"
     },
 )
 def warehouse_snapshot(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, **tables: Path | TableChanges
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    sources: SourcesResource,
+    **tables: Path | TableChanges,
 ) -> dg.MaterializeResult:
     """Publish every table of this run to DuckDB and Parquet in one atomic step."""
-    report = publish_run(warehouse.warehouse(), tables, run_id=context.run_id)
+    register = load_erasure_register(load_config(sources.config_file()).erasure_register_path)
+    report = publish_run(
+        warehouse.warehouse(), tables, run_id=context.run_id, erased_keys=register.erased_keys
+    )
     return dg.MaterializeResult(metadata=report)

@@ -426,11 +426,17 @@ def quality_gate(
     return validate_tables(tables, suites=suites, docs_dir=warehouse.root / "quality_docs")
 
 
+#: The erasure requests the last publish applied (``source, record_id``), under the warehouse's state
+#: folder: a request not in it is new, and the publish that applies it purges.
+APPLIED_ERASURES = "applied_erasures.parquet"
+
+
 def publish_run(
     warehouse: Warehouse,
     tables: Mapping[str, pl.DataFrame | pl.LazyFrame | Path | TableChanges],
     *,
     run_id: str,
+    erased_keys: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Publish every table atomically and return row counts for the run's metadata.
 
@@ -441,6 +447,10 @@ def publish_run(
     erasures), purges: the DuckDB file is rewritten
     without freed blocks, and only the new Parquet snapshot and the linkage state the next run
     loads are kept, so the erased values leave the disk with this publish.
+
+    ``erased_keys`` (the erasure register's ``source, record_id``): a request the last publish did
+    not apply purges too, whether or not its record was still clustered (a record deleted at its
+    source earlier still left its consents and links behind).
     """
     from cdp.incremental.linkage_state import prune_linkage_states
     from cdp.ingest.changes import TableChanges
@@ -467,7 +477,12 @@ def publish_run(
             published=previous_table(warehouse, "erased_customers"),
         ).height
     )
-    report = warehouse.publish(prepared, run_id=run_id, purge_freed_space=newly_erased > 0)
+    new_requests = _new_erasure_requests(warehouse, erased_keys)
+    report = warehouse.publish(
+        prepared, run_id=run_id, purge_freed_space=newly_erased > 0 or new_requests > 0
+    )
+    if erased_keys is not None:
+        _record_applied_erasures(warehouse, erased_keys)
     if report.purge is not None:
         identity_runs = previous_table(warehouse, "identity_runs")
         last_identity_run = (
@@ -478,9 +493,29 @@ def publish_run(
         "applied_as_changes": ", ".join(report.applied_as_changes),
         "unchanged": ", ".join(report.unchanged),
         "newly_erased_customers": newly_erased,
+        "new_erasure_requests": new_requests,
         "purged_freed_space": report.purge is not None,
         **{f"rows/{name}": rows for name, rows in sorted(report.rows.items())},
     }
+
+
+def _new_erasure_requests(warehouse: Warehouse, erased_keys: pl.DataFrame | None) -> int:
+    """Erasure requests the last publish did not apply (0 on a first publish: nothing to purge)."""
+    if erased_keys is None or erased_keys.is_empty() or previous_table(warehouse, "std_parties") is None:
+        return 0
+    keys = erased_keys.select(pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String)).unique()
+    applied = warehouse.state_dir / APPLIED_ERASURES
+    if not applied.exists():
+        return keys.height
+    return keys.join(pl.read_parquet(applied), on=["source", "record_id"], how="anti").height
+
+
+def _record_applied_erasures(warehouse: Warehouse, erased_keys: pl.DataFrame) -> None:
+    from cdp.warehouse.files import write_parquet_atomic
+
+    warehouse.state_dir.mkdir(parents=True, exist_ok=True)
+    keys = erased_keys.select(pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String))
+    write_parquet_atomic(keys.unique().sort("source", "record_id"), warehouse.state_dir / APPLIED_ERASURES)
 
 
 def source_fingerprint(config_path: Path) -> str:

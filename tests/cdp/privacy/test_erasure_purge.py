@@ -258,3 +258,27 @@ def test_erasing_another_record_of_an_erased_customer_is_a_new_erasure_and_purge
 
     assert (erasing["newly_erased_customers"], erasing["purged_freed_space"]) == (1, True)
     assert (again["newly_erased_customers"], again["purged_freed_space"]) == (0, False)
+
+
+def test_a_new_erasure_request_purges_even_when_no_customer_held_the_record(tmp_path: Path) -> None:
+    # The record was deleted at its source before it was erased: no customer held it any more,
+    # yet its consents and links were on file until this erasure removed them.
+    warehouse = Warehouse(tmp_path / "warehouse")
+    parties = pl.DataFrame({"source": ["core"], "record_id": ["1"]})
+    first_request = pl.DataFrame({"source": ["core"], "record_id": ["gone"]})
+    both_requests = pl.DataFrame({"source": ["card", "core"], "record_id": ["7", "gone"]})
+
+    def publish(run_id: str, keys: pl.DataFrame) -> dict[str, object]:
+        tables = {"std_parties": parties, "erased_customers": _erased()}
+        return publish_run(warehouse, tables, run_id=run_id, erased_keys=keys)
+
+    first = publish("r1", first_request)
+    erasing = publish("r2", both_requests)
+    again = publish("r3", both_requests)
+    withdrawn = publish("r4", both_requests.head(1))
+
+    # The first publish had nothing to purge: ingestion dropped the record before it was published.
+    assert (first["new_erasure_requests"], first["purged_freed_space"]) == (0, False)
+    assert (erasing["new_erasure_requests"], erasing["purged_freed_space"]) == (1, True)
+    assert (again["new_erasure_requests"], again["purged_freed_space"]) == (0, False)
+    assert (withdrawn["new_erasure_requests"], withdrawn["purged_freed_space"]) == (0, False)
