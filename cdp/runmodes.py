@@ -189,9 +189,11 @@ def resolve_identities(
     Both paths keep customer IDs stable against the previously published identity state and
     honour the steward's decisions; the incremental one re-scores only new and changed records.
     ``erased_keys`` (the erasure register's ``source, record_id``): the change log keeps its
-    events but no longer names those records (their ``record_id`` is blanked).
+    events but no longer names those records (their ``record_id`` is blanked), and a steward
+    decision naming one is dropped.
     """
     from cdp.identity import REVIEW_COLUMNS, cluster_records, decisions_version
+    from cdp.identity.decisions import without_erased_records
     from cdp.identity.model import UNKNOWN_RECORD
     from cdp.incremental import resolve_increment
     from cdp.incremental.linkage_state import (
@@ -201,6 +203,8 @@ def resolve_identities(
     )
 
     started = time.perf_counter()
+    if erased_keys is not None:
+        decisions = without_erased_records(decisions, erased_keys)
     mode, reason = _identity_mode(warehouse, model=model, policy=policy, full_refresh=full_refresh)
     previous_state = identity_state_from_warehouse(warehouse)
     previous_runs = previous_table(warehouse, "identity_runs")

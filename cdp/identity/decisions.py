@@ -129,6 +129,48 @@ def withdrawn_decisions(previous: Decisions | None, current: Decisions) -> pl.Da
     )
 
 
+def without_erased_records(decisions: Decisions, erased_keys: pl.DataFrame) -> Decisions:
+    """``decisions`` without those naming an erased record (``erased_keys``: ``source, record_id``).
+
+    An erased record is gone for good: a decision about it can never apply again, and keeping it
+    would publish the erased key (as an ``unknown_record`` row of the review queue). The warning
+    has counts only.
+
+    Example:
+        >>> decisions = Decisions(
+        ...     must_link=pl.DataFrame(
+        ...         {"source_l": ["core"], "record_id_l": ["1"], "source_r": ["card"], "record_id_r": ["9"]}
+        ...     ),
+        ...     cannot_link=Decisions.none().cannot_link,
+        ... )
+        >>> erased = pl.DataFrame({"source": ["card"], "record_id": ["9"]})
+        >>> without_erased_records(decisions, erased).must_link.height
+        0
+    """
+    if erased_keys.is_empty():
+        return decisions
+    keys = erased_keys.select(pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String))
+
+    def kept(frame: pl.DataFrame) -> pl.DataFrame:
+        for side in ("l", "r"):
+            named = keys.rename({"source": f"source_{side}", "record_id": f"record_id_{side}"})
+            frame = frame.join(
+                named, on=[f"source_{side}", f"record_id_{side}"], how="anti", maintain_order="left"
+            )
+        return frame
+
+    result = Decisions(must_link=kept(decisions.must_link), cannot_link=kept(decisions.cannot_link))
+    dropped = (
+        decisions.must_link.height
+        + decisions.cannot_link.height
+        - result.must_link.height
+        - result.cannot_link.height
+    )
+    if dropped:
+        log.warning("%d steward decision(s) name an erased record: ignored", dropped)
+    return result
+
+
 def unknown_record_decisions(decisions: Decisions, records: pl.DataFrame) -> pl.DataFrame:
     """Review-queue rows for the decisions naming a record absent from ``records``.
 

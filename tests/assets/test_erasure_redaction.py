@@ -43,6 +43,11 @@ def test_an_erased_record_leaves_the_change_log_and_its_customer_leaves_the_segm
     (bank / "erasure_requests.csv").write_text(
         f"source,record_id,requested_at,reference\n{erased['source']},{erased['record_id']},2026-11-01,DSR-1\n"
     )
+    # A steward's decision about the erased record must not bring its key back (as a review row).
+    (bank / "identity_decisions.csv").write_text(
+        "decision,source_l,record_id_l,source_r,record_id_r,decided_by,decided_at,reason\n"
+        f"cannot_link,{erased['source']},{erased['record_id']},{erased['source']},0,steward,2026-11-01,check\n"
+    )
 
     second = run_pipeline(config_path=bank / "sources.yaml", warehouse_dir=warehouse, options=options)
 
@@ -61,3 +66,8 @@ def test_an_erased_record_leaves_the_change_log_and_its_customer_leaves_the_segm
     assert Warehouse(warehouse).read("erased_customers")["customer_id"].to_list() == [customer]
     history = Warehouse(warehouse).read("segment_membership")
     assert history.filter(pl.col("customer_id") == customer).is_empty()
+    queue = Warehouse(warehouse).read("identity_review_queue")
+    assert queue.filter(
+        ((pl.col("source_l") == erased["source"]) & (pl.col("record_id_l") == erased["record_id"]))
+        | ((pl.col("source_r") == erased["source"]) & (pl.col("record_id_r") == erased["record_id"]))
+    ).is_empty()
