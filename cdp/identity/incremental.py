@@ -294,5 +294,37 @@ def _review_queue(
             .join(reach, left_on=_RIGHT, right_on=keys, how="anti", maintain_order="left")
             .join(decided, on=list(PAIR_KEYS), how="anti", maintain_order="left")
         )
-        parts.append(untouched)
+        parts.append(_with_current_weights(untouched, edges))
     return pl.concat(parts)
+
+
+def _with_current_weights(rows: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with the probability and weight their pair's edge has today.
+
+    Stored edges are re-weighed as the population changes (term frequencies, prior), and a full
+    run's queue takes its numbers from today's edges; a carried row must not keep yesterday's.
+    A row without an edge (a decision naming an unknown record) keeps its own.
+    """
+    if rows.is_empty():
+        return rows
+    record_ids = pl.concat([rows["record_id_l"], rows["record_id_r"]]).unique().implode()
+    pair = list(PAIR_KEYS)
+    today = canonical_pairs(
+        edges.filter(
+            pl.col("record_id_l").is_in(record_ids) | pl.col("record_id_r").is_in(record_ids)
+        ).select(*pair, "match_probability", "match_weight")
+    ).unique(pair, keep="first", maintain_order=True)
+    has_edge = pl.col("_edge_probability").is_not_null()
+    return (
+        rows.join(
+            today.rename({"match_probability": "_edge_probability", "match_weight": "_edge_weight"}),
+            on=pair,
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            match_probability=pl.when(has_edge).then("_edge_probability").otherwise("match_probability"),
+            match_weight=pl.when(has_edge).then("_edge_weight").otherwise("match_weight"),
+        )
+        .select(rows.columns)
+    )

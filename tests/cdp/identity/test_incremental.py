@@ -456,3 +456,31 @@ def test_undoing_a_merge_incrementally_revives_the_retired_id_as_a_full_refresh_
     assert_frame_equal(result.state.clusters.sort("record_id"), apart.clusters.sort("record_id"))
     assert result.state.merged_into.is_empty()
     _equal_to_a_full_refresh(build, merged, records, linked, cannot, result)
+
+
+def test_a_carried_review_row_takes_the_weight_its_edge_has_today(build):
+    """Stored edges are re-weighed as the population grows; a review row away from the batch
+    must show today's probability, as a full run's queue does, not the one of the day it was queued."""
+    records = build.records("01", "02", "03")
+    edges = build.edges(("01", "02", 0.6))
+    first = cluster_records(records, edges, policy=POLICY, decisions=build.decisions())
+    state = assign_stable_ids(first.assignments, None, run_id="r1", run_time=T0)
+    reweighed = build.edges(("01", "02", 0.62))
+    today = pl.concat([records, build.records("04")])
+
+    result = update_incrementally(
+        state,
+        reweighed,
+        build.edges(),
+        records=today,
+        removed=NO_KEYS,
+        policy=POLICY,
+        decisions=build.decisions(),
+        run_id="r2",
+        run_time=T0 + dt.timedelta(days=1),
+        previous_review_queue=first.review_queue,
+    )
+
+    full = cluster_records(today, reweighed, policy=POLICY, decisions=build.decisions())
+    assert result.review_queue["match_probability"].to_list() == [0.62]
+    assert_frame_equal(result.review_queue, full.review_queue, check_row_order=False)
