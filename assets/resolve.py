@@ -117,9 +117,13 @@ def identity(
 
 @dg.asset(name="erased_customers", group_name=GROUP, kinds={"polars"})
 def erased_customer_ids(
-    context: dg.AssetExecutionContext, sources: SourcesResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    identity_clusters: pl.DataFrame,
+    sources: SourcesResource,
+    warehouse: WarehouseResource,
 ) -> dg.Output[pl.DataFrame]:
-    """Customers named by the erasure register: excluded from every export and segment list for good."""
+    """Customers named by the erasure register, and any customer now holding an erased customer's
+    other records: excluded from every export and segment list for good."""
     published = warehouse.warehouse()
     register = load_erasure_register(load_config(sources.config_file()).erasure_register_path)
     erased = erased_customers(
@@ -128,5 +132,6 @@ def erased_customer_ids(
         previous_erased=previous_table(published, "erased_customers"),
         run_id=context.run_id,
         run_time=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        clusters=identity_clusters,
     )
     return dg.Output(erased, metadata={"erased_customers": erased.height, "register_requests": len(register)})

@@ -373,6 +373,7 @@ def erased_customers(
     previous_erased: pl.DataFrame | None,
     run_id: str,
     run_time: dt.datetime,
+    clusters: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Customers that held a record named in the erasure register, accumulated across runs.
 
@@ -384,6 +385,10 @@ def erased_customers(
     A record found in ``previous_clusters`` is one this run erases (an applied erasure leaves the
     clusters), so ``erased_records`` grows by it even for a customer erased before: a later
     erasure of another of their records is new too, and its publish must purge.
+
+    The person's other records keep them erased wherever they go: given this run's ``clusters``,
+    a customer now holding a record that an erased customer held (a split gave it a new ID, or a
+    merge took it into another customer) is erased too, with ``erased_records`` 0.
     """
     from cdp.schemas.canonical import ERASED_CUSTOMER_COLUMNS, conform, empty_frame
 
@@ -392,7 +397,7 @@ def erased_customers(
         if previous_erased is None
         else conform(previous_erased, ERASED_CUSTOMER_COLUMNS)
     )
-    if previous_clusters is None or erased_keys.is_empty():
+    if previous_clusters is None:
         return earlier.sort("customer_id")
     found = (
         previous_clusters.join(
@@ -401,7 +406,20 @@ def erased_customers(
         .group_by("customer_id")
         .agg(newly_erased=pl.len().cast(pl.Int64))
     )
-    merged = earlier.join(found, on="customer_id", how="full", coalesce=True).with_columns(
+    parts = [found]
+    if clusters is not None:
+        erased_ids = pl.concat([earlier["customer_id"], found["customer_id"]]).unique().implode()
+        # Every record an erased customer held at the last publish, and whose customer it is now.
+        held = previous_clusters.filter(pl.col("customer_id").is_in(erased_ids)).select("source", "record_id")
+        successors = (
+            clusters.join(held, on=["source", "record_id"], how="semi")
+            .select("customer_id")
+            .unique()
+            .with_columns(newly_erased=pl.lit(0, dtype=pl.Int64))
+        )
+        parts.append(successors)
+    newly = pl.concat(parts).group_by("customer_id").agg(pl.col("newly_erased").sum())
+    merged = earlier.join(newly, on="customer_id", how="full", coalesce=True).with_columns(
         erased_records=pl.col("erased_records").fill_null(0) + pl.col("newly_erased").fill_null(0),
         first_erased_run_id=pl.col("first_erased_run_id").fill_null(pl.lit(run_id, dtype=pl.String)),
         first_erased_at=pl.col("first_erased_at").fill_null(pl.lit(run_time, dtype=pl.Datetime("us"))),

@@ -182,12 +182,15 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
         name="erased_customers",
         description=(
             "Customer IDs that held a record named in the erasure register. Their records are removed at "
-            "ingestion; the opaque ID stays here so no export or segment list can reach the person again."
+            "ingestion; the opaque ID stays here so no export or segment list can reach the person again. "
+            "A customer that later holds one of an erased customer's other records (a split gave them a "
+            "new ID, or a merge took them in) is added too."
         ),
         grain="One row per erased customer ID.",
         columns={
             "customer_id": "The customer ID the erased records belonged to.",
-            "erased_records": "How many of its records the register named when it was first erased.",
+            "erased_records": "How many of its records the register has named (0: added for holding an "
+            "erased customer's other records).",
             "first_erased_run_id": "Run that first found the erasure.",
             "first_erased_at": "When that run happened (UTC).",
         },

@@ -104,6 +104,42 @@ def test_erasing_another_record_of_an_erased_customer_counts_it_and_keeps_the_fi
     assert_frame_equal(rerun, later)
 
 
+def test_an_erased_customers_other_records_keep_them_erased_after_a_split_and_a_merge() -> None:
+    # C1 held card 9 (erased now) and core 1; after the erasure core 1 split off as C5.
+    erasing = pl.DataFrame({"source": ["card"], "record_id": ["9"]})
+    after_split = CLUSTERS.filter(pl.col("record_id") != "9").with_columns(
+        customer_id=pl.when(pl.col("record_id") == "1").then(pl.lit("C5")).otherwise("customer_id")
+    )
+    split = erased_customers(
+        erased_keys=erasing,
+        previous_clusters=CLUSTERS,
+        previous_erased=None,
+        run_id="r2",
+        run_time=RUN_TIME,
+        clusters=after_split,
+    )
+    # Next run: C5 (core 1) is merged into C2; nothing new is erased.
+    after_merge = after_split.with_columns(customer_id=pl.col("customer_id").replace("C5", "C2"))
+    merged = erased_customers(
+        erased_keys=erasing,
+        previous_clusters=after_split,
+        previous_erased=split,
+        run_id="r3",
+        run_time=RUN_TIME + dt.timedelta(days=1),
+        clusters=after_merge,
+    )
+
+    assert split.select("customer_id", "erased_records", "first_erased_run_id").rows() == [
+        ("C1", 1, "r2"),
+        ("C5", 0, "r2"),
+    ]
+    assert merged.select("customer_id", "erased_records", "first_erased_run_id").rows() == [
+        ("C1", 1, "r2"),
+        ("C2", 0, "r3"),
+        ("C5", 0, "r2"),
+    ]
+
+
 def test_no_erasure_register_means_no_erased_customers() -> None:
     result = erased_customers(
         erased_keys=pl.DataFrame(schema={"source": pl.String, "record_id": pl.String}),
