@@ -444,8 +444,9 @@ def quality_gate(
     return validate_tables(tables, suites=suites, docs_dir=warehouse.root / "quality_docs")
 
 
-#: The erasure requests the last publish applied (``source, record_id``), under the warehouse's state
-#: folder: a request not in it is new, and the publish that applies it purges.
+#: The erasure requests the last publish applied, under the warehouse's state folder: a request not
+#: in it is new, and the publish that applies it purges. Kept as SHA-256 digests of the record keys,
+#: so the file is no lasting copy of what was erased.
 APPLIED_ERASURES = "applied_erasures.parquet"
 
 
@@ -521,19 +522,29 @@ def _new_erasure_requests(warehouse: Warehouse, erased_keys: pl.DataFrame | None
     """Erasure requests the last publish did not apply (0 on a first publish: nothing to purge)."""
     if erased_keys is None or erased_keys.is_empty() or previous_table(warehouse, "std_parties") is None:
         return 0
-    keys = erased_keys.select(pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String)).unique()
+    requests = _erasure_digests(erased_keys)
     applied = warehouse.state_dir / APPLIED_ERASURES
     if not applied.exists():
-        return keys.height
-    return keys.join(pl.read_parquet(applied), on=["source", "record_id"], how="anti").height
+        return requests.height
+    return requests.join(pl.read_parquet(applied), on="request", how="anti").height
 
 
 def _record_applied_erasures(warehouse: Warehouse, erased_keys: pl.DataFrame) -> None:
     from cdp.warehouse.files import write_parquet_atomic
 
     warehouse.state_dir.mkdir(parents=True, exist_ok=True)
-    keys = erased_keys.select(pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String))
-    write_parquet_atomic(keys.unique().sort("source", "record_id"), warehouse.state_dir / APPLIED_ERASURES)
+    write_parquet_atomic(_erasure_digests(erased_keys), warehouse.state_dir / APPLIED_ERASURES)
+
+
+def _erasure_digests(erased_keys: pl.DataFrame) -> pl.DataFrame:
+    """One SHA-256 hex digest per distinct ``(source, record_id)``, sorted."""
+    digests = sorted(
+        {
+            hashlib.sha256(f"{source}\0{record_id}".encode()).hexdigest()
+            for source, record_id in erased_keys.select("source", "record_id").iter_rows()
+        }
+    )
+    return pl.DataFrame({"request": digests}, schema={"request": pl.String})
 
 
 def source_fingerprint(config_path: Path) -> str:

@@ -200,21 +200,33 @@ def newly_erased_customers(
         ['C3']
         >>> newly_erased_customers(run, published=run.with_columns(erased_records=1))["customer_id"].to_list()
         ['C3']
+        >>> successor = pl.DataFrame({"customer_id": ["C9"], "erased_records": [0]})
+        >>> newly_erased_customers(pl.concat([run, successor]), published=run)["customer_id"].to_list()
+        []
     """
     frame = pl.scan_parquet(erased) if isinstance(erased, Path) else erased.lazy()
     counted = "erased_records" in frame.collect_schema().names() and (
         published is None or "erased_records" in published.columns
     )
-    records = pl.col("erased_records").cast(pl.Int64) if counted else pl.lit(0, dtype=pl.Int64)
+    records = pl.col("erased_records").cast(pl.Int64) if counted else pl.lit(1, dtype=pl.Int64)
     ids = frame.group_by(pl.col("customer_id").cast(pl.String)).agg(records.max().alias("erased_records"))
+    before = pl.lit(0, dtype=pl.Int64)
     if published is not None:
-        before = published.lazy().group_by(pl.col("customer_id").cast(pl.String)).agg(
-            records.max().alias("before")
+        ids = ids.join(
+            published.lazy()
+            .group_by(pl.col("customer_id").cast(pl.String))
+            .agg(records.max().alias("before")),
+            on="customer_id",
+            how="left",
         )
-        ids = ids.join(before, on="customer_id", how="left").filter(
-            pl.col("before").is_null() | (pl.col("erased_records") > pl.col("before"))
+        # A customer added for holding an erased customer's other records (0 erased records of
+        # its own) brings nothing new to remove from disk.
+        before = (
+            pl.col("before").fill_null(0)
+            if counted
+            else pl.when(pl.col("before").is_null()).then(0).otherwise(1)
         )
-    return ids.select("customer_id").sort("customer_id").collect()
+    return ids.filter(pl.col("erased_records") > before).select("customer_id").sort("customer_id").collect()
 
 
 def redact_erased_records(frame: pl.DataFrame, erased: ErasureRegister | pl.DataFrame) -> pl.DataFrame | None:

@@ -282,3 +282,26 @@ def test_a_new_erasure_request_purges_even_when_no_customer_held_the_record(tmp_
     assert (erasing["new_erasure_requests"], erasing["purged_freed_space"]) == (1, True)
     assert (again["new_erasure_requests"], again["purged_freed_space"]) == (0, False)
     assert (withdrawn["new_erasure_requests"], withdrawn["purged_freed_space"]) == (0, False)
+
+
+def test_a_customer_added_for_holding_an_erased_customers_records_does_not_purge(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "warehouse")
+    publish_run(warehouse, {"erased_customers": _erased("C1")}, run_id="r1")
+    # A split gave the erased person's other record a new ID: nothing erased is left to remove.
+    successor = pl.DataFrame({"customer_id": ["C1", "C5"], "erased_records": [1, 0]})
+
+    split = publish_run(warehouse, {"erased_customers": successor}, run_id="r2")
+
+    assert (split["newly_erased_customers"], split["purged_freed_space"]) == (0, False)
+
+
+def test_the_applied_requests_are_kept_as_digests_not_as_record_keys(tmp_path: Path) -> None:
+    warehouse = Warehouse(tmp_path / "warehouse")
+    tables = {"std_parties": pl.DataFrame({"source": ["core"], "record_id": ["1"]})}
+    keys = pl.DataFrame({"source": ["core"], "record_id": ["0153238614"]})
+
+    publish_run(warehouse, tables, run_id="r1", erased_keys=keys)
+
+    kept = (warehouse.state_dir / "applied_erasures.parquet").read_bytes()
+    assert b"0153238614" not in kept
+    assert pl.read_parquet(warehouse.state_dir / "applied_erasures.parquet").height == 1
