@@ -21,6 +21,9 @@ CLOSED_STATUSES: tuple[str, ...] = (
     "settled",
 )
 
+#: Closed statuses that leave a debt unpaid: the customer is in arrears while the account shows one.
+CHARGED_OFF_STATUSES: tuple[str, ...] = ("charged_off", "written_off")
+
 #: Holder roles that use an account without owning or owing it; they do not count as holdings.
 NON_OWNER_ROLES: tuple[str, ...] = ("authorized_user",)
 
@@ -84,6 +87,10 @@ def build_holdings(
         & (pl.col("status").is_null() | ~pl.col("status").str.to_lowercase().is_in(list(CLOSED_STATUSES)))
     )
     family = pl.col("product_family").str.to_lowercase()
+    # A charge-off closes the account in the books, not the debt: the customer still owes it.
+    charged_off = (pl.col("opened_date").is_null() | (pl.col("opened_date") <= as_of)) & pl.col(
+        "status"
+    ).str.to_lowercase().is_in(list(CHARGED_OFF_STATUSES)).fill_null(False)
 
     def open_in(name: str) -> pl.Expr:
         return pl.col("_open") & (pl.col("_family") == name)
@@ -107,7 +114,7 @@ def build_holdings(
             loan_balance=total("balance", "loan"),
             max_days_past_due_card=pl.col("days_past_due").filter(open_in("card")).max(),
             max_days_in_arrears_mortgage=pl.col("days_past_due").filter(open_in("mortgage")).max(),
-            in_arrears=(pl.col("_open") & (pl.col("days_past_due").fill_null(0) > 0)).any(),
+            in_arrears=((pl.col("_open") & (pl.col("days_past_due").fill_null(0) > 0)) | charged_off).any(),
             product_families=pl.col("_family").filter(pl.col("_open")).drop_nulls().unique().sort(),
             n_products=pl.col("_open").sum().cast(pl.Int64()),
             first_opened_date=pl.col("opened_date")

@@ -53,7 +53,8 @@ CUSTOMER_360 = TableDoc(
         "loan_balance": "Sum of outstanding balances of open loans.",
         "max_days_past_due_card": "Largest days past due over open card accounts; null without cards.",
         "max_days_in_arrears_mortgage": "Largest days past due over open mortgages; null without one.",
-        "in_arrears": "True when any open account has days_past_due > 0.",
+        "in_arrears": "True when any open account has days_past_due > 0, or any account was charged off "
+        "or written off (the debt is still owed).",
         "product_families": "Distinct product families of open accounts (card, deposit ...), sorted.",
         "n_products": "Open accounts held (an account held through several records counts once).",
         "relationship_start_date": "Earliest customer_since of the records or opened_date of any held "

@@ -9,7 +9,7 @@ erased                the customer is in ``erased_customers`` (right to erasure)
 not_in_customer_360   the member is no longer in the customer 360 (merged away, removed)
 deceased              ``is_deceased``: everything
 do_not_contact        ``do_not_contact``: everything
-arrears_or_delinquent credit offers only: ``in_arrears``, or any account past due
+arrears_or_delinquent credit offers only: ``in_arrears`` (a charged-off debt counts), or any account past due
 under_18              credit offers only: younger than 18 on the export date
 age_unknown           credit offers only: no age or date of birth, so adulthood is unproven
 no_consent            no granted consent for the campaign's purpose on its channel

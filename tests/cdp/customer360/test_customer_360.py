@@ -208,6 +208,56 @@ def test_holdings_count_open_owned_accounts_only(result: Customer360Result) -> N
     assert_frame_equal(got, want)
 
 
+def test_a_charged_off_debt_is_arrears_though_the_account_is_closed(build) -> None:
+    """A charge-off or write-off closes the account in the books, not the debt: a credit offer must
+    not reach the customer, so ``in_arrears`` stays true with no open account past due."""
+    statuses = {"K1": "charged_off", "K2": "written_off", "K3": "closed", "K4": "charged_off"}
+    accounts_frame = frame(
+        [
+            ("cards", account, "card", 900.0, 1000.0, 0, dt.date(2018, 1, 1), None, status)
+            for account, status in statuses.items()
+        ],
+        {
+            name: ACCOUNT_COLUMNS[name]
+            for name in (
+                "source",
+                "account_id",
+                "product_family",
+                "balance",
+                "credit_limit",
+                "days_past_due",
+                "opened_date",
+                "closed_date",
+                "status",
+            )
+        },
+    )
+    # C1 holds a charged-off card, C2 a written-off one, C3 only a card closed in good standing;
+    # K4 is held by nobody.
+    holders_frame = frame(
+        [
+            ("cards", "K1", "core_customers", "1", "primary"),
+            ("cards", "K2", "core_customers", "2", "primary"),
+            ("cards", "K3", "mortgage_borrowers", "M3", "primary"),
+        ],
+        dict(ACCOUNT_HOLDER_COLUMNS),
+    )
+
+    built = build_customer_360(
+        parties=build.parties(*PARTY_ROWS),
+        clusters=build.clusters(*PARTY_ROWS),
+        accounts=accounts_frame,
+        account_holders=holders_frame,
+        events=events(),
+        consents=consents(),
+        rules=load_survivorship(),
+        as_of=AS_OF,
+    )
+
+    got = built.customer_360.select("customer_id", "in_arrears", "card_accounts").sort("customer_id")
+    assert got.rows() == [("C1", True, 0), ("C2", True, 0), ("C3", False, 0)]
+
+
 def test_relationship_identifiers_and_age(result: Customer360Result) -> None:
     got = result.customer_360.select(
         "customer_id",
