@@ -174,6 +174,14 @@ def explain_segment(
 ) -> None:
     """Why a customer is or is not in a segment: each condition with the values that decided it."""
     segment = _definition(segments, name)
+    if not _read_table(warehouse, "erased_customers", customer_id=customer_id).is_empty():
+        # Their rule values are not shown either: the person asked to be forgotten.
+        Console(highlight=False).print(
+            f"{customer_id} is NOT in {name}: the customer is erased (right to erasure), "
+            "in no segment and in no export",
+            markup=False,
+        )
+        return
     customers = _read_table(warehouse, "customer_360", customer_id=customer_id)
     features = _read_table(warehouse, "customer_features", customer_id=customer_id)
     explanation = explain_membership(segment, customer_id, customers=customers, features=features)

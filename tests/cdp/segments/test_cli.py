@@ -105,6 +105,19 @@ def test_explain_shows_the_deciding_values(warehouse: Path) -> None:
     assert isinstance(missing.exception, NotFoundError)
 
 
+def test_explain_of_an_erased_customer_says_so_and_shows_no_values(warehouse: Path) -> None:
+    # C1 still qualifies on its 360 and features rows (another of their records is on file).
+    Warehouse(warehouse).publish({"erased_customers": pl.DataFrame({"customer_id": ["C1"]})}, run_id="r3")
+
+    result = CliRunner().invoke(
+        _app(), ["segments", "explain", "recently_moved", "C1", "-w", str(warehouse)], env={"COLUMNS": "200"}
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "C1 is NOT in recently_moved: the customer is erased" in result.output
+    assert "days_since_move" not in result.output
+
+
 def test_export_writes_file_and_manifest(warehouse: Path, tmp_path: Path) -> None:
     out = tmp_path / "moved.csv"
     result = CliRunner().invoke(
