@@ -17,8 +17,9 @@ no_contact_details    the channel's contact field (email, phone, postal address)
 ====================  =====================================================================
 
 A campaign is a credit offer when its purpose is ``credit_offers`` or its segment is flagged
-``credit``. Consent is the latest decision per customer, purpose and channel; no decision means no
-consent. Missing compliance flags (null) are read as not set.
+``credit``; a credit offer needs consent to ``credit_offers`` as well as to its own purpose.
+Consent is the latest decision per customer, purpose and channel (a refusal wins a tie); no
+decision means no consent. Missing compliance flags (null) are read as not set.
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ def apply_eligibility(
         if erased is not None
         else pl.DataFrame(schema={"customer_id": pl.String})
     )
-    consented = _consented(consent, channel=channel, purpose=purpose)
+    # A credit offer needs consent to credit offers too, whatever purpose the campaign names.
+    purposes = (purpose, *(name for name in CREDIT_PURPOSES if is_credit and name != purpose))
+    consented = _consented(consent, channel=channel, purposes=purposes)
     frame = frame.with_columns(
         _erased=pl.col("customer_id").is_in(erased_ids["customer_id"].implode()),
         _consented=pl.col("customer_id").is_in(consented.implode()),
@@ -155,12 +158,24 @@ def apply_eligibility(
     ).with_columns(exclusion_reason=pl.col("reasons").list.first())
 
 
-def _consented(consent: pl.DataFrame, *, channel: str, purpose: str) -> pl.Series:
-    """Customers whose latest decision for (purpose, channel) is a grant."""
-    relevant = consent.filter((pl.col("purpose") == purpose) & (pl.col("channel") == channel))
-    if "updated_at" in relevant.columns:
-        relevant = relevant.sort("updated_at", nulls_last=False).group_by("customer_id").last()
-    return relevant.filter(pl.col("granted").fill_null(False))["customer_id"].cast(pl.String)
+def _consented(consent: pl.DataFrame, *, channel: str, purposes: tuple[str, ...]) -> pl.Series:
+    """Customers whose latest decision on ``channel`` is a grant for every one of ``purposes``.
+
+    Decisions at the same time (or without ``updated_at``) resolve to the refusal, as
+    ``customer_consent`` does: when in doubt, the customer is not contacted.
+    """
+    decided = consent.filter(pl.col("purpose").is_in(list(purposes)) & (pl.col("channel") == channel))
+    granted = pl.col("granted").fill_null(False)
+    if "updated_at" in decided.columns:
+        latest = pl.col("updated_at") == pl.col("updated_at").max().over("customer_id", "purpose")
+        decided = decided.filter(
+            latest.fill_null(pl.col("updated_at").is_null().all().over("customer_id", "purpose"))
+        )
+    per_purpose = decided.group_by("customer_id", "purpose").agg(granted.all().alias("granted"))
+    allowed = per_purpose.group_by("customer_id").agg(
+        pl.col("granted").all() & (pl.col("purpose").n_unique() == len(set(purposes)))
+    )
+    return allowed.filter(pl.col("granted"))["customer_id"].cast(pl.String)
 
 
 def _age(frame: pl.DataFrame, as_of: dt.date) -> pl.Expr:

@@ -177,3 +177,55 @@ def test_holdout_is_stable_per_campaign_and_respects_the_share() -> None:
 def test_bad_holdouts_are_refused(campaign: str | None, pct: float, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem):
         in_holdout(pl.Series(["a"]), campaign_id=campaign, pct=pct)
+
+
+def _consent_rows(*rows: tuple[str, str, bool, dt.datetime | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(customer, purpose, "email", granted, at) for customer, purpose, granted, at in rows],
+        schema={
+            "customer_id": pl.String,
+            "purpose": pl.String,
+            "channel": pl.String,
+            "granted": pl.Boolean,
+            "updated_at": pl.Datetime("us"),
+        },
+        orient="row",
+    )
+
+
+def _eligible(consent: pl.DataFrame, *, purpose: str = "marketing", credit: bool = False) -> list[str]:
+    people = pl.DataFrame({"customer_id": ["a", "b"], "email": ["a@x.com", "b@x.com"], "age": [40, 40]})
+    decided = apply_eligibility(
+        people.select("customer_id"),
+        channel="email",
+        purpose=purpose,
+        customers=people,
+        consent=consent,
+        credit=credit,
+        as_of=AS_OF,
+    )
+    return decided.filter(pl.col("exclusion_reason").is_null())["customer_id"].to_list()
+
+
+def test_a_refusal_wins_a_consent_tie_whatever_the_row_order() -> None:
+    at = dt.datetime(2024, 1, 1)
+    rows = [("a", "marketing", True, at), ("a", "marketing", False, at), ("b", "marketing", True, at)]
+
+    assert _eligible(_consent_rows(*rows)) == ["b"]
+    assert _eligible(_consent_rows(*reversed(rows))) == ["b"]
+    undated = _consent_rows(*rows).with_columns(updated_at=None)
+    assert _eligible(undated) == ["b"]
+
+
+def test_a_credit_segment_needs_consent_to_credit_offers_whatever_purpose_is_named() -> None:
+    at = dt.datetime(2024, 1, 1)
+    consent = _consent_rows(
+        ("a", "marketing", True, at),
+        ("a", "credit_offers", False, at),
+        ("b", "marketing", True, at),
+        ("b", "credit_offers", True, at),
+    )
+
+    assert _eligible(consent) == ["a", "b"]
+    assert _eligible(consent, credit=True) == ["b"]
+    assert _eligible(consent, purpose="credit_offers") == ["b"]
