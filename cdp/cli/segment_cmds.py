@@ -93,6 +93,32 @@ def _definition(segments_file: Path | None, name: str) -> SegmentDefinition:
     raise NotFoundError(f"segment {name!r} is not declared in {where}")
 
 
+def _check_same_definitions(warehouse_dir: Path, segments_file: Path | None) -> None:
+    """Fail unless ``segments_file`` declares the segments the published membership was built with.
+
+    The definition decides the export's rules (a ``credit`` segment gets the credit suppressions),
+    so it must be the pipeline's, not whichever file the person exporting points at.
+    """
+    from cdp.segments.refresh import definitions_version
+    from cdp.warehouse import Warehouse
+
+    warehouse = Warehouse(warehouse_dir)
+    if not warehouse.duckdb_path.exists() or not warehouse.exists("segment_runs"):
+        return
+    runs = warehouse.query("SELECT definitions_version FROM main.segment_runs")
+    if runs.is_empty():
+        return
+    built_with = runs["definitions_version"][-1]
+    given = definitions_version(load_segments(segments_file))
+    if given != built_with:
+        where = segments_file or "the packaged starter segments"
+        raise ConfigError(
+            f"the segment definitions in {where} (version {given}) are not the ones the published "
+            f"membership was built with (version {built_with}); export with the segments file the "
+            "pipeline used (--segments)"
+        )
+
+
 def _sizes(warehouse_dir: Path) -> dict[str, int]:
     from cdp.warehouse import Warehouse
 
@@ -211,6 +237,7 @@ def register(app: typer.Typer) -> None:
         from cdp.exports import build_export
 
         definition = _definition(segments, segment)
+        _check_same_definitions(warehouse, segments)
         membership = _segment_rows(warehouse, segment)
         if membership.is_empty():
             raise NotFoundError(f"segment {segment!r} has no membership in {warehouse}; run `cdp run` first")

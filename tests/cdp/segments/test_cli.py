@@ -12,8 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from cdp.cli import segment_cmds
-from cdp.errors import NotFoundError
-from cdp.segments import update_membership_history
+from cdp.errors import ConfigError, NotFoundError
+from cdp.segments import load_segments, update_membership_history
 from cdp.warehouse import Warehouse
 
 D1, D2 = dt.date(2024, 5, 31), dt.date(2024, 6, 30)
@@ -165,3 +165,38 @@ def test_export_of_an_undeclared_segment_is_a_clear_error(warehouse: Path, tmp_p
     )
     assert isinstance(result.exception, NotFoundError)
     assert "'ghosts' is not declared" in str(result.exception)
+
+
+def test_export_refuses_segment_definitions_other_than_the_pipelines(warehouse: Path, tmp_path: Path) -> None:
+    from cdp.segments.refresh import definitions_version
+
+    starter = definitions_version(load_segments(None))
+    edited = tmp_path / "segments.yaml"
+    # The pipeline's segment declared again with the same name and version, but not the same rule.
+    edited.write_text(
+        "segments:\n  - name: recently_moved\n    description: moved\n    owner: marketing-analytics\n"
+        "    version: 1\n    rule: days_since_move <= 30\n"
+    )
+    export = [
+        "export",
+        "recently_moved",
+        "--channel",
+        "email",
+        "--purpose",
+        "marketing",
+        "--out",
+        str(tmp_path / "moved.csv"),
+        "-w",
+        str(warehouse),
+    ]
+    Warehouse(warehouse).publish(
+        {"segment_runs": pl.DataFrame({"definitions_version": [starter]})}, run_id="r3"
+    )
+
+    refused = CliRunner().invoke(_app(), [*export, "--segments", str(edited)])
+
+    assert isinstance(refused.exception, ConfigError)
+    assert "not the ones the published membership was built with" in str(refused.exception)
+    assert not (tmp_path / "moved.csv").exists()
+    allowed = CliRunner().invoke(_app(), export, env={"COLUMNS": "200"})
+    assert allowed.exit_code == 0, allowed.output
