@@ -80,7 +80,12 @@ def _date(text: str | None) -> dt.date | None:
 def _segment_rows(warehouse_dir: Path, segment: str) -> pl.DataFrame:
     from cdp.warehouse import Warehouse
 
-    return Warehouse(warehouse_dir).query(
+    warehouse = Warehouse(warehouse_dir)
+    if not warehouse.duckdb_path.exists() or not warehouse.exists("segment_membership"):
+        raise NotFoundError(
+            f"table 'segment_membership' is not published in warehouse {warehouse_dir}; run `cdp run` first"
+        )
+    return warehouse.query(
         "SELECT * FROM main.segment_membership WHERE segment = ? ORDER BY customer_id", params=[segment]
     )
 

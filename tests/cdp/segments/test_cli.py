@@ -200,3 +200,17 @@ def test_export_refuses_segment_definitions_other_than_the_pipelines(warehouse: 
     assert not (tmp_path / "moved.csv").exists()
     allowed = CliRunner().invoke(_app(), export, env={"COLUMNS": "200"})
     assert allowed.exit_code == 0, allowed.output
+
+
+def test_export_from_a_warehouse_without_segments_is_a_clear_error(tmp_path: Path) -> None:
+    root = tmp_path / "wh"
+    Warehouse(root).publish({"customer_360": pl.DataFrame({"customer_id": ["C1"]})}, run_id="r1")
+
+    result = CliRunner().invoke(
+        _app(),
+        ["export", "recently_moved", "--channel", "email", "--purpose", "marketing"]
+        + ["--out", str(tmp_path / "moved.csv"), "-w", str(root)],
+    )
+
+    assert isinstance(result.exception, NotFoundError)
+    assert "'segment_membership' is not published" in str(result.exception)
