@@ -520,7 +520,7 @@ def publish_run(
 
 def _new_erasure_requests(warehouse: Warehouse, erased_keys: pl.DataFrame | None) -> int:
     """Erasure requests the last publish did not apply (0 on a first publish: nothing to purge)."""
-    if erased_keys is None or erased_keys.is_empty() or previous_table(warehouse, "std_parties") is None:
+    if erased_keys is None or erased_keys.is_empty() or not warehouse.exists("std_parties"):
         return 0
     requests = _erasure_digests(erased_keys)
     applied = warehouse.state_dir / APPLIED_ERASURES

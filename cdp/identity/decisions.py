@@ -147,15 +147,15 @@ def without_erased_records(decisions: Decisions, erased_keys: pl.DataFrame) -> D
         >>> without_erased_records(decisions, erased).must_link.height
         0
     """
+    from cdp.privacy.erasure import suppress_erased
+
     if erased_keys.is_empty():
         return decisions
-    keys = erased_keys.select(pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String))
 
     def kept(frame: pl.DataFrame) -> pl.DataFrame:
         for side in ("l", "r"):
-            named = keys.rename({"source": f"source_{side}", "record_id": f"record_id_{side}"})
-            frame = frame.join(
-                named, on=[f"source_{side}", f"record_id_{side}"], how="anti", maintain_order="left"
+            frame = suppress_erased(
+                frame, erased_keys, source_column=f"source_{side}", record_id_column=f"record_id_{side}"
             )
         return frame
 

@@ -53,21 +53,24 @@ def frame(rows: list[tuple[object, ...]], columns: dict[str, pl.DataType]) -> pl
     return pl.DataFrame(rows, schema=columns, orient="row")
 
 
+#: The account columns these tests fill in; the rest are typed nulls.
+ACCOUNT_TEST_COLUMNS = {
+    name: ACCOUNT_COLUMNS[name]
+    for name in (
+        "source",
+        "account_id",
+        "product_family",
+        "balance",
+        "credit_limit",
+        "days_past_due",
+        "opened_date",
+        "closed_date",
+        "status",
+    )
+}
+
+
 def accounts() -> pl.DataFrame:
-    columns = {
-        name: ACCOUNT_COLUMNS[name]
-        for name in (
-            "source",
-            "account_id",
-            "product_family",
-            "balance",
-            "credit_limit",
-            "days_past_due",
-            "opened_date",
-            "closed_date",
-            "status",
-        )
-    }
     return frame(
         [
             ("core_acct", "D1", "deposit", 1000.0, None, 0, dt.date(2012, 5, 1), None, "open"),
@@ -89,7 +92,7 @@ def accounts() -> pl.DataFrame:
             ("mortgages", "M1", "mortgage", 250000.0, None, 0, dt.date(2021, 1, 1), None, "open"),
             ("mortgages", "M2", "mortgage", 90000.0, None, 0, dt.date(2027, 1, 1), None, "open"),
         ],
-        columns,
+        ACCOUNT_TEST_COLUMNS,
     )
 
 
@@ -217,20 +220,7 @@ def test_a_charged_off_debt_is_arrears_though_the_account_is_closed(build) -> No
             ("cards", account, "card", 900.0, 1000.0, 0, dt.date(2018, 1, 1), None, status)
             for account, status in statuses.items()
         ],
-        {
-            name: ACCOUNT_COLUMNS[name]
-            for name in (
-                "source",
-                "account_id",
-                "product_family",
-                "balance",
-                "credit_limit",
-                "days_past_due",
-                "opened_date",
-                "closed_date",
-                "status",
-            )
-        },
+        ACCOUNT_TEST_COLUMNS,
     )
     # C1 holds a charged-off card, C2 a written-off one, C3 only a card closed in good standing;
     # K4 is held by nobody.
