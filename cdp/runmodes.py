@@ -270,7 +270,7 @@ def resolve_identities(
                 all_parties,
                 warehouse=warehouse,
                 engine=engine,
-                review_floor=policy.review_band[0],
+                review_floor=policy.edge_floor,
                 prepared=linkage_state.prepared,
             )
             clustered = cluster_records(all_parties, edges, policy=policy, decisions=decisions)

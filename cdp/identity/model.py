@@ -101,6 +101,22 @@ class ClusteringPolicy:
     review_band: tuple[float, float] = (0.5, 0.9)
     max_cluster_size: int = 20
 
+    @property
+    def edge_floor(self) -> float:
+        """Lowest probability kept as an edge: one bit of match weight below the review band.
+
+        A daily run re-weighs stored edges for the day's term frequencies and prior; a pair that
+        drifts into the band can only be found if its edge was kept, so edges are kept a margin
+        below it (a pair drifting more than a bit from below is found again by a full refresh).
+
+        Example:
+            >>> round(ClusteringPolicy().edge_floor, 4)
+            0.3333
+        """
+        low = self.review_band[0]
+        # Half the odds of the band's floor: p / (1 - p) / 2 = q / (1 - q)  <=>  q = p / (2 - p).
+        return low / (2.0 - low)
+
     def __post_init__(self) -> None:
         low, high = self.review_band
         if not 0.0 < self.threshold <= 1.0:

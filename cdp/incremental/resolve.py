@@ -146,7 +146,7 @@ def resolve_increment(
         run_id: this run's id, written into the change log.
         run_time: when this run happened (naive UTC).
         erased: keys of records erased this run; they leave their customers even if present.
-        review_floor: lowest probability kept as an edge; default the policy's review-band floor,
+        review_floor: lowest probability kept as an edge; default the policy's ``edge_floor``,
             as in the full path.
         delta: the party delta when already known (:func:`party_delta_from_changes`).
         linkage_state: the previous population's prepared input and value counts
@@ -168,7 +168,7 @@ def resolve_increment(
         removed = pl.concat([removed, erased.select(keys)]).unique()
     batch = pl.concat([delta.new, delta.changed])
     changed = delta.changed.select(keys)
-    floor = policy.review_band[0] if review_floor is None else review_floor
+    floor = policy.edge_floor if review_floor is None else review_floor
     reweighed_keys = None
     placeholders, prepared = None, None
     state_after = linkage_state

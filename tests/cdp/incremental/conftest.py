@@ -114,7 +114,7 @@ def _full_run(
     parties: pl.DataFrame, model_json: str, engine: DuckDBEngine, decisions: Decisions | None = None
 ) -> tuple[pl.DataFrame, IdentityState, pl.DataFrame]:
     """The full path on ``parties``: (edges, state, review queue)."""
-    scored = predict_edges(parties, model_json=model_json, engine=engine, threshold=POLICY.review_band[0])
+    scored = predict_edges(parties, model_json=model_json, engine=engine, threshold=POLICY.edge_floor)
     edges = combine_edges(scored, deterministic_edges(parties))
     clustered = cluster_records(parties, edges, policy=POLICY, decisions=decisions or Decisions.none())
     state = assign_stable_ids(clustered.assignments, None, run_id="r0", run_time=T0)
