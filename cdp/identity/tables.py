@@ -16,7 +16,9 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
         name="identity_edges",
         description=(
             "Scored record pairs: every pair the blocking rules compared whose Splink match probability "
-            "reaches the review band's floor, plus the deterministic links (same national-ID token and "
+            "reaches one bit of match weight below the review band's floor (1/3 for a 0.5 floor, so a "
+            "daily run can re-weigh a pair drifting into the band), plus the deterministic links (same "
+            "national-ID token and "
             "same date of birth). The per-comparison columns explain each score: their match weights "
             "plus the prior sum to match_weight. `cdp explain` prints the same for any pair."
         ),
