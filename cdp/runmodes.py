@@ -159,6 +159,28 @@ def _identity_mode(
     return INCREMENTAL, "previous state reusable"
 
 
+def _drift_limit_reached(previous_runs: pl.DataFrame | None, records: int, model: ModelVersion) -> str | None:
+    """Why the population's growth since its last full scoring calls for another, or None.
+
+    Pairs below the edge floor are not stored, so a daily run cannot re-weigh them; growth lifts
+    some of them a little every day (:func:`cdp.resolve.reweigh.drift_growth_limit`), and once
+    it could have used up the floor's margin, every pair is scored again.
+    """
+    from cdp.identity.model import EDGE_FLOOR_MARGIN_BITS
+    from cdp.resolve.reweigh import drift_growth_limit
+
+    full = None if previous_runs is None else previous_runs.filter(pl.col("mode") == FULL)
+    if full is None or full.is_empty() or not full["records"][-1]:
+        return None
+    scored = int(full["records"][-1])
+    limit = drift_growth_limit(model.model_json, margin_bits=EDGE_FLOOR_MARGIN_BITS)
+    if limit is None or records <= limit * scored:
+        return None
+    return (
+        f"population grew {records / scored - 1:.0%} since it was last scored in full (limit {limit - 1:.0%})"
+    )
+
+
 def _party_delta(parties: TableChanges, all_parties: pl.DataFrame, warehouse: Warehouse) -> PartyDelta | None:
     """What the batch changed in ``std_parties``: from the changes, or by comparing whole tables
     when the batch came as a whole table (None on a first run)."""
@@ -241,6 +263,10 @@ def resolve_identities(
             )
     else:
         all_parties = parties.collect()
+        if mode == INCREMENTAL and (
+            drifted := _drift_limit_reached(previous_runs, all_parties.height, model)
+        ):
+            mode, reason = FULL, drifted
         delta = _party_delta(parties, all_parties, warehouse)
         linkage_state: LinkageState | None = None
         if mode == INCREMENTAL and previous_state is not None and delta is not None:

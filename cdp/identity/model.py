@@ -85,6 +85,9 @@ MAX_CLUSTER_SIZE = "max_cluster_size"
 #: A steward decision naming a record that does not exist (deleted, erased or mistyped).
 UNKNOWN_RECORD = "unknown_record"
 
+#: How far below the review band (in bits of match weight) scored pairs are still kept as edges.
+EDGE_FLOOR_MARGIN_BITS = 1.0
+
 
 @dataclass(frozen=True)
 class ClusteringPolicy:
@@ -107,15 +110,18 @@ class ClusteringPolicy:
 
         A daily run re-weighs stored edges for the day's term frequencies and prior; a pair that
         drifts into the band can only be found if its edge was kept, so edges are kept a margin
-        below it (a pair drifting more than a bit from below is found again by a full refresh).
+        (``EDGE_FLOOR_MARGIN_BITS``) below it. A pair drifting further from below is scored again
+        when one of its values becomes much rarer in a day, or by the full scoring a daily run
+        switches to once the population has grown enough for the rest of the drift to use up the
+        margin (:func:`cdp.resolve.reweigh.drift_growth_limit`).
 
         Example:
             >>> round(ClusteringPolicy().edge_floor, 4)
             0.3333
         """
         low = self.review_band[0]
-        # Half the odds of the band's floor: p / (1 - p) / 2 = q / (1 - q)  <=>  q = p / (2 - p).
-        return low / (2.0 - low)
+        # The band floor's odds divided by 2**margin: p / (1 - p) / 2**m = q / (1 - q).
+        return low / (low + (1.0 - low) * 2.0**EDGE_FLOOR_MARGIN_BITS)
 
     def __post_init__(self) -> None:
         low, high = self.review_band

@@ -181,6 +181,7 @@ def resolve_increment(
             updated_value_counts,
             value_counts,
         )
+        from cdp.resolve.reweigh import term_frequency_jumps
 
         counts = None
         if linkage_state is not None:
@@ -211,6 +212,23 @@ def resolve_increment(
                 prepared = None
         if prepared is None:
             prepared = prepare_linkage_input(parties, placeholders=placeholders)
+        departed = (
+            linkage_state.prepared.join(delta.replaced.select(keys), on=keys, how="semi")
+            if linkage_state is not None
+            else prepare_linkage_input(delta.replaced, placeholders=placeholders)
+        )
+        if jumps := term_frequency_jumps(prepared, arrived=batch, departed=departed, model_json=model_json):
+            # A value that became rarer weighs more in every pair sharing it, stored or not: its
+            # holders are scored again, so a pair it lifts into the review band is found.
+            held = prepared.filter(
+                pl.any_horizontal([pl.col(column).is_in(sorted(values)) for column, values in jumps.items()])
+            ).select(keys)
+            rescored = conform(
+                parties.join(held, on=keys, how="semi").join(batch, on=keys, how="anti"), dict(batch.schema)
+            )
+            log.info("term frequencies rose: %d records scored again", rescored.height)
+            batch = pl.concat([batch, rescored])
+            changed = pl.concat([changed, rescored.select(keys)])
         log.info(
             "linkage input and value counts %s",
             "patched from the last run's" if linkage_state is not None else "computed from every record",

@@ -154,3 +154,118 @@ def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: st
         .select(edges.columns)
         .collect()
     )
+
+
+#: A value whose term-frequency adjustment rose by more than this many bits in one batch (its count
+#: fell: records holding it changed or left) has its holders scored again. Edges are kept down to
+#: one bit below the review band (``ClusteringPolicy.edge_floor``); a pair never stored moves only
+#: with the weights, so this leaves most of that bit for the slow drift of a growing population.
+TERM_FREQUENCY_JUMP_BITS = 0.25
+
+
+def term_frequency_jumps(
+    prepared: pl.DataFrame,
+    *,
+    arrived: pl.DataFrame,
+    departed: pl.DataFrame,
+    model_json: str,
+    min_bits: float = TERM_FREQUENCY_JUMP_BITS,
+) -> dict[str, frozenset[str]]:
+    """Values whose term-frequency adjustment rose by more than ``min_bits`` with the batch.
+
+    Only stored edges are re-weighed (:func:`reweigh_edges`). A pair scored below the edge floor
+    on an earlier day is not stored, so when a value the two records share becomes rarer (two of
+    the three holders of an e-mail address left: +1.6 bits) the pair can rise into the review band
+    or over the threshold unseen. Its holders are scored again, as a full run would score them.
+
+    Args:
+        prepared: today's prepared linkage input of every record.
+        arrived: keys (``source``, ``record_id``) of the new and changed records.
+        departed: the previous prepared rows of the changed and removed records.
+        model_json: the model, for its term-frequency columns, weights and minimum.
+        min_bits: the rise of the adjustment that counts as a jump.
+
+    Returns:
+        Per prepared column, the values held by at least two records today whose adjustment rose
+        by more than ``min_bits`` (columns without one are left out).
+    """
+    _, levels = _levels(model_json)
+    weights: dict[str, tuple[float, float]] = {}
+    for level in levels:
+        if level.tf_column and level.tf_weight > 0:
+            weight, minimum = weights.get(level.tf_column, (0.0, 1.0))
+            weights[level.tf_column] = (max(weight, level.tf_weight), min(minimum, level.tf_minimum))
+    if departed.is_empty():
+        return {}
+    arrived_rows = prepared.join(
+        arrived.select("source", "record_id"), on=["source", "record_id"], how="semi"
+    )
+    jumps: dict[str, frozenset[str]] = {}
+    for column, (weight, minimum) in sorted(weights.items()):
+        if column not in prepared.columns or column not in departed.columns:
+            continue
+        left = (
+            departed.select(pl.col(column).alias("value")).drop_nulls().group_by("value").agg(left=pl.len())
+        )
+        if left.is_empty():
+            continue
+        came = (
+            arrived_rows.select(pl.col(column).alias("value"))
+            .drop_nulls()
+            .group_by("value")
+            .agg(came=pl.len())
+        )
+        fell = (
+            left.join(came, on="value", how="left")
+            .with_columns(change=pl.col("came").fill_null(0).cast(pl.Int64) - pl.col("left").cast(pl.Int64))
+            .filter(pl.col("change") < 0)
+        )
+        if fell.is_empty():
+            continue
+        held = (
+            prepared.select(pl.col(column).alias("value"))
+            .filter(pl.col("value").is_in(fell["value"].implode()))
+            .group_by("value")
+            .agg(now=pl.len().cast(pl.Int64))
+            .filter(pl.col("now") >= 2)
+        )
+        holders_now = prepared[column].count()
+        holders_then = holders_now - came["came"].sum() + left["left"].sum()
+        if held.is_empty() or holders_now == 0 or holders_then <= 0:
+            continue
+        tf_now = pl.max_horizontal(pl.col("now") / holders_now, pl.lit(minimum))
+        tf_then = pl.max_horizontal((pl.col("now") - pl.col("change")) / holders_then, pl.lit(minimum))
+        risen = held.join(fell, on="value").filter(weight * (tf_then.log(2) - tf_now.log(2)) > min_bits)
+        if not risen.is_empty():
+            jumps[column] = frozenset(risen["value"].to_list())
+    return jumps
+
+
+def drift_growth_limit(
+    model_json: str, *, margin_bits: float, jump_bits: float = TERM_FREQUENCY_JUMP_BITS
+) -> float | None:
+    """How many times larger the population may grow since every pair was last scored, before a
+    pair kept below the edge floor could have drifted into the review band; None: never.
+
+    As the population grows, a value held by the same few records gets rarer: each comparison
+    that agrees on it with a term-frequency adjustment gains ``log2(growth)`` times its weight,
+    while the prior loses ``log2(growth)``. A pair agreeing on such values in every adjusted
+    comparison rises by ``(sum of weights - 1) * log2(growth)``. One day's sharper rise, up to
+    ``jump_bits`` (:func:`term_frequency_jumps` rescores beyond that), comes on top.
+
+    Example:
+        >>> import json
+        >>> model = json.dumps({"link_type": "dedupe_only", "probability_two_random_records_match": 0.01,
+        ...     "comparisons": [], "blocking_rules_to_generate_predictions": []})
+        >>> drift_growth_limit(model, margin_bits=1.0) is None
+        True
+    """
+    _, levels = _levels(model_json)
+    weights: dict[str, float] = {}
+    for level in levels:
+        if level.tf_column:
+            weights[level.comparison] = max(weights.get(level.comparison, 0.0), level.tf_weight)
+    slope = sum(weights.values()) - 1.0
+    if slope <= 0 or margin_bits <= jump_bits:
+        return None if slope <= 0 else 1.0
+    return float(2.0 ** ((margin_bits - jump_bits) / slope))

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from cdp.identity import (
@@ -14,6 +15,7 @@ from cdp.identity import (
     resolve_customer_id,
 )
 from cdp.incremental import resolve_increment
+from cdp.incremental.linkage_state import population_linkage_state
 from cdp.schemas.canonical import conform
 
 
@@ -250,6 +252,62 @@ def test_a_value_that_becomes_a_placeholder_is_rescored_as_a_full_run_would(
     assert result.edges.filter(twin_pair)["match_probability"].item() < before
     assert result.scored_records == 1 + 9
     assert_frame_equal(result.edges.select(pairs).sort(pairs), full_edges.select(pairs).sort(pairs))
+
+
+@pytest.mark.parametrize("kept_state", [False, True], ids=["recomputed", "kept_linkage_state"])
+def test_a_value_that_becomes_rarer_lifts_a_pair_never_stored_as_a_full_run_would(
+    model_json, engine, kit, full_run, kept_state
+):
+    k = kit
+    shared = "home@mail.com"
+    # Anna and Dan share a birth date, a family name and a household e-mail that eight others also
+    # use: the e-mail is weak evidence, and their pair scores below the edge floor, so no edge
+    # is stored for it.
+    anna = k.rec("P1", "anna", "frost", k.D1, email=shared, address="1 elm st", postcode="10001")
+    dan = k.rec(
+        "P2", "dan", "frost", k.D1, source="card_holders", email=shared, address="2 oak st", postcode="20002"
+    )
+    others = [
+        k.rec(f"S{i}", f"given{i}", "frost", k.D2 + dt.timedelta(days=40 * i + 3), email=shared)
+        for i in range(7)
+    ]
+    filler = [
+        k.rec(f"F{i}", f"first{i}", f"last{i}", k.D3 + dt.timedelta(days=i), email=f"f{i}@mail.com")
+        for i in range(150)
+    ]
+    base = k.frame(anna, dan, *others, *filler)
+    edges, state, queue = full_run(base, model_json, engine)
+    pair = pl.col("record_id_l").is_in(["P1", "P2"]) & pl.col("record_id_r").is_in(["P1", "P2"])
+    assert edges.filter(pair).is_empty()
+    # Six of the others are deleted: the e-mail is now shared by three records, and a full run
+    # weighs the pair 2.4 bits higher, into the review band.
+    today = k.frame(anna, dan, others[0], *filler)
+    result = resolve_increment(
+        previous_parties=base,
+        parties=today,
+        previous_edges=edges,
+        previous_state=state,
+        previous_review_queue=queue,
+        model_json=model_json,
+        engine=engine,
+        policy=ClusteringPolicy(),
+        decisions=Decisions.none(),
+        run_id="r1",
+        run_time=dt.datetime(2026, 2, 1),
+        linkage_state=population_linkage_state(base) if kept_state else None,
+    )
+    full_edges, _, full_queue = full_run(today, model_json, engine)
+
+    assert full_edges.filter(pair)["match_probability"].item() >= ClusteringPolicy().review_band[0]
+    pairs = ["source_l", "record_id_l", "source_r", "record_id_r"]
+    assert_frame_equal(
+        result.edges.select(*pairs, "match_probability").sort(pairs),
+        full_edges.select(*pairs, "match_probability").sort(pairs),
+        check_exact=False,
+    )
+    assert_frame_equal(result.review_queue.select(pairs).sort(pairs), full_queue.select(pairs).sort(pairs))
+    # Anna, Dan and the one other holder left: scored again; nobody else.
+    assert result.scored_records == 3
 
 
 def test_a_guarded_component_is_split_again_by_todays_weights(model_json, engine, kit, full_run):
