@@ -212,12 +212,17 @@ def resolve_increment(
                 prepared = None
         if prepared is None:
             prepared = prepare_linkage_input(parties, placeholders=placeholders)
+        # Yesterday's rows of the records that changed or left (an erased one too, if delivered);
+        # the placeholder-flip holders added to the batch above neither arrived nor left.
         departed = (
-            linkage_state.prepared.join(delta.replaced.select(keys), on=keys, how="semi")
+            linkage_state.prepared.join(
+                pl.concat([delta.replaced.select(keys), removed]).unique(), on=keys, how="semi"
+            )
             if linkage_state is not None
             else prepare_linkage_input(delta.replaced, placeholders=placeholders)
         )
-        if jumps := term_frequency_jumps(prepared, arrived=batch, departed=departed, model_json=model_json):
+        arrived = pl.concat([delta.new.select(keys), delta.changed.select(keys)])
+        if jumps := term_frequency_jumps(prepared, arrived=arrived, departed=departed, model_json=model_json):
             # A value that became rarer weighs more in every pair sharing it, stored or not: its
             # holders are scored again, so a pair it lifts into the review band is found.
             held = prepared.filter(
