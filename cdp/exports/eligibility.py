@@ -29,7 +29,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from cdp.errors import ConfigError
+from cdp.errors import CdpError, ConfigError
 
 CHANNELS: tuple[str, ...] = ("email", "sms", "mail", "app")
 PURPOSES: tuple[str, ...] = ("marketing", "credit_offers", "profiling", "third_party")
@@ -107,17 +107,25 @@ def apply_eligibility(
     check_campaign(channel=channel, purpose=purpose)
     as_of = as_of or dt.date.today()
     is_credit = credit or purpose in CREDIT_PURPOSES
-    ids = members.select(pl.col("customer_id").cast(pl.String)).unique(maintain_order=True)
-    people = customers.with_columns(_in_360=pl.lit(True))
+    ids = _keyed(members, "members", unique=False).select("customer_id").unique(maintain_order=True)
+    people = _keyed(customers, "customer_360", unique=True).with_columns(_in_360=pl.lit(True))
     frame = ids.join(people, on="customer_id", how="left")
     if features is not None:
         risk = [name for name in ("max_days_past_due", "delinquent") if name in features.columns]
-        frame = frame.join(features.select("customer_id", *risk), on="customer_id", how="left")
+        frame = frame.join(
+            _keyed(features, "customer_features", unique=True).select("customer_id", *risk),
+            on="customer_id",
+            how="left",
+        )
     erased_ids = (
-        erased.select(pl.col("customer_id").cast(pl.String))
+        _keyed(erased, "erased_customers", unique=False).select("customer_id")
         if erased is not None
         else pl.DataFrame(schema={"customer_id": pl.String})
     )
+    missing = [name for name in CONSENT_COLUMNS if name not in consent.columns]
+    if missing:
+        raise CdpError(f"customer_consent lacks column(s) {', '.join(missing)}")
+    consent = consent.with_columns(pl.col("customer_id").cast(pl.String))
     # A credit offer needs consent to credit offers too, whatever purpose the campaign names.
     purposes = (purpose, *(name for name in CREDIT_PURPOSES if is_credit and name != purpose))
     consented = _consented(consent, channel=channel, purposes=purposes)
@@ -156,6 +164,26 @@ def apply_eligibility(
         "customer_id",
         reasons.alias("reasons"),
     ).with_columns(exclusion_reason=pl.col("reasons").list.first())
+
+
+#: Columns ``apply_eligibility`` needs in ``customer_consent`` (``updated_at`` orders decisions when present).
+CONSENT_COLUMNS = ("customer_id", "purpose", "channel", "granted")
+
+
+def _keyed(frame: pl.DataFrame, table: str, *, unique: bool) -> pl.DataFrame:
+    """``frame`` with ``customer_id`` as text, checked: a table joined per customer must hold one
+    row per customer, or its members would be counted (and exported) twice."""
+    if "customer_id" not in frame.columns:
+        raise CdpError(f"{table} has no customer_id column")
+    keyed = frame.with_columns(pl.col("customer_id").cast(pl.String))
+    if unique:
+        repeated = keyed.filter(pl.col("customer_id").is_duplicated())["customer_id"]
+        if repeated.len():
+            raise CdpError(
+                f"{table} must hold one row per customer: {repeated.n_unique()} customer_id(s) "
+                f"appear more than once (e.g. {repeated.sort()[0]})"
+            )
+    return keyed
 
 
 def _consented(consent: pl.DataFrame, *, channel: str, purposes: tuple[str, ...]) -> pl.Series:

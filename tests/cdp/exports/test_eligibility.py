@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from cdp.errors import ConfigError
+from cdp.errors import CdpError, ConfigError
 from cdp.exports import apply_eligibility, holdout_score, in_holdout
 
 AS_OF = dt.date(2024, 6, 30)
@@ -229,3 +229,51 @@ def test_a_credit_segment_needs_consent_to_credit_offers_whatever_purpose_is_nam
     assert _eligible(consent) == ["a", "b"]
     assert _eligible(consent, credit=True) == ["b"]
     assert _eligible(consent, purpose="credit_offers") == ["b"]
+
+
+def test_a_table_with_a_customer_twice_is_refused_not_counted_twice() -> None:
+    twice = pl.concat([CUSTOMERS, CUSTOMERS.filter(pl.col("customer_id") == "ok")])
+    with pytest.raises(CdpError, match=r"customer_360 must hold one row per customer: 1 .*\(e\.g\. ok\)"):
+        apply_eligibility(
+            CUSTOMERS.select("customer_id"),
+            channel="email",
+            purpose="marketing",
+            customers=twice,
+            consent=CONSENT,
+            as_of=AS_OF,
+        )
+    with pytest.raises(CdpError, match="customer_features must hold one row per customer"):
+        apply_eligibility(
+            CUSTOMERS.select("customer_id"),
+            channel="email",
+            purpose="marketing",
+            customers=CUSTOMERS,
+            consent=CONSENT,
+            features=pl.concat([FEATURES, FEATURES]),
+            as_of=AS_OF,
+        )
+
+
+def test_numeric_ids_match_text_ids_and_a_consent_table_without_granted_is_named() -> None:
+    customers = pl.DataFrame({"customer_id": [7, 8], "email": ["a@x.com", "b@x.com"]})
+    consent = pl.DataFrame(
+        {"customer_id": ["7"], "purpose": ["marketing"], "channel": ["email"], "granted": [True]}
+    )
+    result = apply_eligibility(
+        pl.DataFrame({"customer_id": ["7", "8"]}),
+        channel="email",
+        purpose="marketing",
+        customers=customers,
+        consent=consent,
+        as_of=AS_OF,
+    )
+    assert result["exclusion_reason"].to_list() == [None, "no_consent"]
+    with pytest.raises(CdpError, match="customer_consent lacks column"):
+        apply_eligibility(
+            pl.DataFrame({"customer_id": ["7"]}),
+            channel="email",
+            purpose="marketing",
+            customers=customers,
+            consent=consent.drop("granted"),
+            as_of=AS_OF,
+        )
