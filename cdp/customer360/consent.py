@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -28,12 +29,34 @@ CONSENT_STATE_COLUMNS: dict[str, pl.DataType] = {
 _STATE_KEY = ("customer_id", "purpose", "channel")
 
 
+def decision_time(key: Sequence[str]) -> pl.Expr:
+    """When a consent decision counts as taken, to order the decisions sharing ``key``.
+
+    Some systems record only the date of a decision (a branch form signed on 03/14), which
+    arrives as midnight. Against a decision timed later that day its order is unknown, so when a
+    day holds a date-only decision, every decision of that day counts as taken at its midnight and
+    the refusal wins the tie: when in doubt, the customer is not contacted. (A decision really
+    taken at midnight counts as date-only, the cautious side.)
+
+    Example:
+        >>> import datetime as dt
+        >>> frame = pl.DataFrame({"customer_id": ["c", "c"], "updated_at": [
+        ...     dt.datetime(2026, 3, 14), dt.datetime(2026, 3, 14, 15, 30)]})
+        >>> frame.select(decision_time(["customer_id"]))["updated_at"].n_unique()
+        1
+    """
+    at = pl.col("updated_at").cast(pl.Datetime("us"))
+    day = at.dt.truncate("1d")
+    return pl.when((at == day).any().over([*key, day])).then(day).otherwise(at)
+
+
 def current_consent(consents: pl.DataFrame, keys: pl.LazyFrame, customers: pl.DataFrame) -> pl.DataFrame:
     """The latest consent decision per (customer, purpose, channel), whichever record it came from.
 
     Decisions are not cut at the run's ``as_of`` date: a withdrawal is honoured as soon as it is
-    known. At equal timestamps a refusal beats a grant; decisions without a timestamp rank as the
-    oldest. Customers without any decision for a purpose and channel have no row, which downstream
+    known. At equal timestamps a refusal beats a grant, and a decision recorded by date only ties
+    with every decision of its day (:func:`decision_time`); decisions without a timestamp rank as
+    the oldest. Customers without any decision for a purpose and channel have no row, which downstream
     treats as not consented.
 
     Args:
@@ -58,18 +81,20 @@ def current_consent(consents: pl.DataFrame, keys: pl.LazyFrame, customers: pl.Da
         .rename({"party_source": "source", "party_record_id": "record_id"})
     )
     state = (
-        keyed.sort(
+        keyed.with_columns(_decided=decision_time(_STATE_KEY))
+        .sort(
             [
                 *_STATE_KEY,
-                "updated_at",
+                "_decided",
                 "granted",
+                "updated_at",
                 "source",
                 "record_id",
                 "consent_source",
                 "source_file",
                 "source_row",
             ],
-            descending=[False, False, False, True, False, False, False, False, False, False],
+            descending=[False, False, False, True, False, True, False, False, False, False, False],
             nulls_last=True,
         )
         .unique(subset=list(_STATE_KEY), keep="first", maintain_order=True)

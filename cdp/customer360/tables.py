@@ -115,7 +115,8 @@ CUSTOMER_CONSENT = TableDoc(
     name="customer_consent",
     description=(
         "Current consent state per customer, purpose and channel: the latest decision across all "
-        "the customer's records and consent sources (a refusal wins a timestamp tie; decisions are "
+        "the customer's records and consent sources (a refusal wins a timestamp tie, and a decision "
+        "recorded by date only ties with every decision of its day; decisions are "
         "not cut at the as-of date, so a withdrawal counts as soon as it is known). A customer, "
         "purpose and channel without a row has no consent."
     ),

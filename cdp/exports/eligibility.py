@@ -29,6 +29,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from cdp.customer360.consent import decision_time
 from cdp.errors import CdpError, ConfigError
 
 CHANNELS: tuple[str, ...] = ("email", "sms", "mail", "app")
@@ -189,15 +190,17 @@ def _keyed(frame: pl.DataFrame, table: str, *, unique: bool) -> pl.DataFrame:
 def _consented(consent: pl.DataFrame, *, channel: str, purposes: tuple[str, ...]) -> pl.Series:
     """Customers whose latest decision on ``channel`` is a grant for every one of ``purposes``.
 
-    Decisions at the same time (or without ``updated_at``) resolve to the refusal, as
+    Decisions at the same time (or without ``updated_at``, or on the day of a decision recorded by
+    date only: :func:`~cdp.customer360.consent.decision_time`) resolve to the refusal, as
     ``customer_consent`` does: when in doubt, the customer is not contacted.
     """
     decided = consent.filter(pl.col("purpose").is_in(list(purposes)) & (pl.col("channel") == channel))
     granted = pl.col("granted").fill_null(False)
     if "updated_at" in decided.columns:
-        latest = pl.col("updated_at") == pl.col("updated_at").max().over("customer_id", "purpose")
+        decided = decided.with_columns(_decided=decision_time(("customer_id", "purpose")))
+        latest = pl.col("_decided") == pl.col("_decided").max().over("customer_id", "purpose")
         decided = decided.filter(
-            latest.fill_null(pl.col("updated_at").is_null().all().over("customer_id", "purpose"))
+            latest.fill_null(pl.col("_decided").is_null().all().over("customer_id", "purpose"))
         )
     per_purpose = decided.group_by("customer_id", "purpose").agg(granted.all().alias("granted"))
     allowed = per_purpose.group_by("customer_id").agg(
