@@ -88,7 +88,7 @@ def build_defs(
         assets=[asset for module in stage_modules for asset in dg.load_assets_from_modules([module])],
         asset_checks=checks.ALL_CHECKS,
         jobs=[automation.cdp_pipeline],
-        schedules=[automation.daily_refresh],
+        schedules=[automation.daily_refresh, automation.weekly_full_refresh],
         sensors=[automation.new_extracts],
         resources=resources,
         executor=dg.multiprocess_executor if env == "prod" else dg.in_process_executor,

@@ -59,3 +59,31 @@ def test_the_run_option_picks_the_linkage_engine(engine: str, backend: type) -> 
     chosen = defs.resources["linkage_backend"]
     assert type(chosen) is backend
     assert chosen.engine().name == engine
+
+
+def test_the_weekly_schedule_runs_a_full_refresh_and_the_daily_one_does_not() -> None:
+    defs = build_defs("test")
+    weekly = defs.resolve_schedule_def("weekly_full_refresh").evaluate_tick(dg.build_schedule_context())
+    daily = defs.resolve_schedule_def("daily_refresh").evaluate_tick(dg.build_schedule_context())
+    job = defs.resolve_job_def("cdp_pipeline")
+
+    def full_refresh(run_config: dict) -> bool:  # type: ignore[type-arg]
+        return dg.validate_run_config(job, run_config)["resources"]["run_options"]["config"]["full_refresh"]
+
+    assert full_refresh(weekly.run_requests[0].run_config)
+    assert not full_refresh(daily.run_requests[0].run_config)
+
+    # The schedule's run config reaches the resource an asset gets, over the bound instance.
+    seen: dict[str, bool] = {}
+
+    @dg.asset
+    def probe(run_options: RunOptions) -> None:
+        seen["full_refresh"] = run_options.full_refresh
+
+    probe_defs = dg.Definitions(
+        assets=[probe], jobs=[dg.define_asset_job("probe_job")], resources={"run_options": RunOptions()}
+    )
+    result = probe_defs.resolve_job_def("probe_job").execute_in_process(
+        run_config=weekly.run_requests[0].run_config, instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success and seen == {"full_refresh": True}
