@@ -160,24 +160,31 @@ def _identity_mode(
 
 
 def _drift_limit_reached(previous_runs: pl.DataFrame | None, records: int, model: ModelVersion) -> str | None:
-    """Why the population's growth since its last full scoring calls for another, or None.
+    """Why the population's growth or shrinking since its last full scoring calls for another.
 
-    Pairs below the edge floor are not stored, so a daily run cannot re-weigh them; growth lifts
-    some of them a little every day (:func:`cdp.resolve.reweigh.drift_growth_limit`), and once
-    it could have used up the floor's margin, every pair is scored again.
+    Pairs below the edge floor are not stored, so a daily run cannot re-weigh them; a day's rise
+    beyond ``TERM_FREQUENCY_JUMP_BITS`` has their records scored again (:func:`risen_records`),
+    and the drift that stays under it adds up with the population's size
+    (:func:`cdp.resolve.reweigh.population_drift_bits`): once that could use up the rest of the
+    edge floor's margin, every pair is scored again.
     """
     from cdp.identity.model import EDGE_FLOOR_MARGIN_BITS
-    from cdp.resolve.reweigh import drift_growth_limit
+    from cdp.resolve.reweigh import TERM_FREQUENCY_JUMP_BITS, population_drift_bits
 
-    full = None if previous_runs is None else previous_runs.filter(pl.col("mode") == FULL)
-    if full is None or full.is_empty() or not full["records"][-1]:
+    if previous_runs is None or previous_runs.is_empty():
         return None
-    scored = int(full["records"][-1])
-    limit = drift_growth_limit(model.model_json, margin_bits=EDGE_FLOOR_MARGIN_BITS)
-    if limit is None or records <= limit * scored:
+    full = previous_runs.with_row_index("_run").filter(pl.col("mode") == FULL)
+    if full.is_empty():
         return None
+    since = previous_runs.slice(int(full["_run"][-1]))["records"].fill_null(0).to_list()
+    bits = population_drift_bits(since, records, model.model_json, prior_scales=bool(model.trained_records))
+    budget = EDGE_FLOOR_MARGIN_BITS - TERM_FREQUENCY_JUMP_BITS
+    if bits <= budget:
+        return None
+    scored = int(since[0])
     return (
-        f"population grew {records / scored - 1:.0%} since it was last scored in full (limit {limit - 1:.0%})"
+        f"population went from {scored:,} to {records:,} records since it was last scored in full: pairs "
+        f"below the edge floor may have drifted {bits:.2f} bits (budget {budget:.2f})"
     )
 
 

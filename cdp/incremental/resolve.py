@@ -181,7 +181,7 @@ def resolve_increment(
             updated_value_counts,
             value_counts,
         )
-        from cdp.resolve.reweigh import term_frequency_jumps
+        from cdp.resolve.reweigh import risen_records
 
         counts = None
         if linkage_state is not None:
@@ -222,18 +222,17 @@ def resolve_increment(
             else prepare_linkage_input(delta.replaced, placeholders=placeholders)
         )
         arrived = pl.concat([delta.new.select(keys), delta.changed.select(keys)])
-        if jumps := term_frequency_jumps(prepared, arrived=arrived, departed=departed, model_json=model_json):
-            # A value that became rarer weighs more in every pair sharing it, stored or not: its
-            # holders are scored again, so a pair it lifts into the review band is found.
-            held = prepared.filter(
-                pl.any_horizontal([pl.col(column).is_in(sorted(values)) for column, values in jumps.items()])
-            ).select(keys)
+        risen = risen_records(prepared, arrived=arrived, departed=departed, model_json=model_json)
+        if risen.height:
+            # Values that became rarer weigh more in every pair sharing them, stored or not: the
+            # records whose pairs may have risen are scored again, so such a pair is found.
             rescored = conform(
-                parties.join(held, on=keys, how="semi").join(batch, on=keys, how="anti"), dict(batch.schema)
+                parties.join(risen, on=keys, how="semi").join(batch, on=keys, how="anti"), dict(batch.schema)
             )
-            log.info("term frequencies rose: %d records scored again", rescored.height)
-            batch = pl.concat([batch, rescored])
-            changed = pl.concat([changed, rescored.select(keys)])
+            if rescored.height:
+                log.info("term frequencies or prior rose: %d records scored again", rescored.height)
+                batch = pl.concat([batch, rescored])
+                changed = pl.concat([changed, rescored.select(keys)])
         log.info(
             "linkage input and value counts %s",
             "patched from the last run's" if linkage_state is not None else "computed from every record",

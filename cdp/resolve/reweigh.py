@@ -156,116 +156,157 @@ def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: st
     )
 
 
-#: A value whose term-frequency adjustment rose by more than this many bits in one batch (its count
-#: fell: records holding it changed or left) has its holders scored again. Edges are kept down to
+#: A record whose pairs may have gained more than this many bits of match weight with one batch (the
+#: values it holds became rarer, or the population shrank) is scored again. Edges are kept down to
 #: one bit below the review band (``ClusteringPolicy.edge_floor``); a pair never stored moves only
 #: with the weights, so this leaves most of that bit for the slow drift of a growing population.
 TERM_FREQUENCY_JUMP_BITS = 0.25
 
 
-def term_frequency_jumps(
+def _term_frequency_weights(model_json: str) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per comparison, per prepared column it adjusts for term frequency: the largest weight and
+    the smallest minimum (a pair takes one level of each comparison, so one of its columns)."""
+    _, levels = _levels(model_json)
+    weights: dict[str, dict[str, tuple[float, float]]] = {}
+    for level in levels:
+        if level.tf_column and level.tf_weight > 0:
+            columns = weights.setdefault(level.comparison, {})
+            weight, minimum = columns.get(level.tf_column, (0.0, 1.0))
+            columns[level.tf_column] = (max(weight, level.tf_weight), min(minimum, level.tf_minimum))
+    return weights
+
+
+def risen_records(
     prepared: pl.DataFrame,
     *,
     arrived: pl.DataFrame,
     departed: pl.DataFrame,
     model_json: str,
     min_bits: float = TERM_FREQUENCY_JUMP_BITS,
-) -> dict[str, frozenset[str]]:
-    """Values whose term-frequency adjustment rose by more than ``min_bits`` with the batch.
+) -> pl.DataFrame:
+    """Records whose pairs may have gained more than ``min_bits`` of match weight with the batch.
 
     Only stored edges are re-weighed (:func:`reweigh_edges`). A pair scored below the edge floor
     on an earlier day is not stored, so when a value the two records share becomes rarer (two of
-    the three holders of an e-mail address left: +1.6 bits) the pair can rise into the review band
-    or over the threshold unseen. Its holders are scored again, as a full run would score them.
+    the three holders of an e-mail address left: +1.6 bits), or a column is filled in on many
+    records (every value of it gets rarer), or the population shrinks (the prior rises), the pair
+    can rise into the review band or over the threshold unseen. A pair agrees on at most the
+    values one of its records holds, so the record's bound is the sum, over the columns it holds
+    a value in, of that value's rise (when positive), plus the prior's rise: a record over
+    ``min_bits`` is scored again, as a full run would score its pairs.
 
     Args:
         prepared: today's prepared linkage input of every record.
         arrived: keys (``source``, ``record_id``) of the new and changed records.
         departed: the previous prepared rows of the changed and removed records.
         model_json: the model, for its term-frequency columns, weights and minimum.
-        min_bits: the rise of the adjustment that counts as a jump.
+        min_bits: the rise that calls for scoring a record again.
 
     Returns:
-        Per prepared column, the values held by at least two records today whose adjustment rose
-        by more than ``min_bits`` (columns without one are left out).
+        ``source``, ``record_id`` of those records (new and changed ones included, if any).
     """
-    _, levels = _levels(model_json)
-    weights: dict[str, tuple[float, float]] = {}
-    for level in levels:
-        if level.tf_column and level.tf_weight > 0:
-            weight, minimum = weights.get(level.tf_column, (0.0, 1.0))
-            weights[level.tf_column] = (max(weight, level.tf_weight), min(minimum, level.tf_minimum))
-    if departed.is_empty():
-        return {}
-    arrived_rows = prepared.join(
-        arrived.select("source", "record_id"), on=["source", "record_id"], how="semi"
+    keys = ["source", "record_id"]
+    if departed.is_empty() and arrived.is_empty():
+        return prepared.select(keys).clear()
+    arrived_rows = prepared.join(arrived.select(keys), on=keys, how="semi")
+    records_now = prepared.height
+    records_then = records_now - arrived_rows.height + departed.height
+    # The prior scales as 1 / (records - 1), for every pair alike: it falls as the population grows.
+    prior_rise = math.log2(max(records_then - 1, 1) / max(records_now - 1, 1))
+    rises: list[pl.Expr] = []
+    for comparison, columns in sorted(_term_frequency_weights(model_json).items()):
+        by_column = [
+            rise
+            for column, (weight, minimum) in sorted(columns.items())
+            if (rise := _value_rise(prepared, arrived_rows, departed, column, weight, minimum)) is not None
+        ]
+        if by_column:
+            rises.append(pl.max_horizontal(by_column).alias(comparison))
+    if not rises and prior_rise <= min_bits:
+        return prepared.select(keys).clear()
+    total = pl.sum_horizontal(rises) + prior_rise if rises else pl.lit(prior_rise)
+    return prepared.filter(total > min_bits).select(keys)
+
+
+def _value_rise(
+    prepared: pl.DataFrame,
+    arrived_rows: pl.DataFrame,
+    departed: pl.DataFrame,
+    column: str,
+    weight: float,
+    minimum: float,
+) -> pl.Expr | None:
+    """Per record, how much its value of ``column`` gained as agreement evidence with the batch
+    (0 when it lost, or the record has none); None when the column is not in the input."""
+    if column not in prepared.columns or column not in departed.columns:
+        return None
+    left = departed.select(pl.col(column).alias("value")).drop_nulls().group_by("value").agg(left=pl.len())
+    came = (
+        arrived_rows.select(pl.col(column).alias("value")).drop_nulls().group_by("value").agg(came=pl.len())
     )
-    jumps: dict[str, frozenset[str]] = {}
-    for column, (weight, minimum) in sorted(weights.items()):
-        if column not in prepared.columns or column not in departed.columns:
-            continue
-        left = (
-            departed.select(pl.col(column).alias("value")).drop_nulls().group_by("value").agg(left=pl.len())
-        )
-        if left.is_empty():
-            continue
-        came = (
-            arrived_rows.select(pl.col(column).alias("value"))
-            .drop_nulls()
-            .group_by("value")
-            .agg(came=pl.len())
-        )
-        fell = (
-            left.join(came, on="value", how="left")
-            .with_columns(change=pl.col("came").fill_null(0).cast(pl.Int64) - pl.col("left").cast(pl.Int64))
-            .filter(pl.col("change") < 0)
-        )
-        if fell.is_empty():
-            continue
-        held = (
-            prepared.select(pl.col(column).alias("value"))
-            .filter(pl.col("value").is_in(fell["value"].implode()))
-            .group_by("value")
-            .agg(now=pl.len().cast(pl.Int64))
-            .filter(pl.col("now") >= 2)
-        )
-        holders_now = prepared[column].count()
-        holders_then = holders_now - came["came"].sum() + left["left"].sum()
-        if held.is_empty() or holders_now == 0 or holders_then <= 0:
-            continue
-        tf_now = pl.max_horizontal(pl.col("now") / holders_now, pl.lit(minimum))
-        tf_then = pl.max_horizontal((pl.col("now") - pl.col("change")) / holders_then, pl.lit(minimum))
-        risen = held.join(fell, on="value").filter(weight * (tf_then.log(2) - tf_now.log(2)) > min_bits)
-        if not risen.is_empty():
-            jumps[column] = frozenset(risen["value"].to_list())
-    return jumps
+    holders_now = prepared[column].count()
+    holders_then = holders_now - came["came"].sum() + left["left"].sum()
+    if holders_now == 0 or holders_then <= 0:
+        return None
+    # A value whose count did not move still changes with the column's filled-in total
+    # (ignoring the minimum, which only damps the change).
+    unchanged = weight * math.log2(holders_now / holders_then)
+    moved = left.join(came, on="value", how="full", coalesce=True).select(
+        "value",
+        change=pl.col("came").fill_null(0).cast(pl.Int64) - pl.col("left").fill_null(0).cast(pl.Int64),
+    )
+    counted = (
+        prepared.select(pl.col(column).alias("value"))
+        .filter(pl.col("value").is_in(moved["value"].implode()))
+        .group_by("value")
+        .agg(now=pl.len().cast(pl.Int64))
+        .join(moved, on="value")
+    )
+    tf_now = pl.max_horizontal(pl.col("now") / holders_now, pl.lit(minimum))
+    tf_then = pl.max_horizontal((pl.col("now") - pl.col("change")) / holders_then, pl.lit(minimum))
+    # A value held by one record today agrees with nobody: no pair gains by it.
+    rise = pl.when((pl.col("now") >= 2) & (pl.col("now") > pl.col("change"))).then(
+        weight * (tf_then.log(2) - tf_now.log(2))
+    )
+    by_value = counted.select("value", rise=rise.fill_null(0.0))
+    mapped = pl.col(column).replace_strict(
+        by_value["value"], by_value["rise"], default=unchanged, return_dtype=pl.Float64
+    )
+    return pl.when(pl.col(column).is_not_null()).then(mapped.clip(lower_bound=0.0)).otherwise(0.0)
 
 
-def drift_growth_limit(
-    model_json: str, *, margin_bits: float, jump_bits: float = TERM_FREQUENCY_JUMP_BITS
-) -> float | None:
-    """How many times larger the population may grow since every pair was last scored, before a
-    pair kept below the edge floor could have drifted into the review band; None: never.
+def population_drift_bits(
+    populations: list[int], records: int, model_json: str, *, prior_scales: bool
+) -> float:
+    """How far a pair kept below the edge floor may have risen since it was scored, from the
+    population's size alone, given the sizes of every run since the last full scoring.
 
     As the population grows, a value held by the same few records gets rarer: each comparison
-    that agrees on it with a term-frequency adjustment gains ``log2(growth)`` times its weight,
-    while the prior loses ``log2(growth)``. A pair agreeing on such values in every adjusted
-    comparison rises by ``(sum of weights - 1) * log2(growth)``. One day's sharper rise, up to
-    ``jump_bits`` (:func:`term_frequency_jumps` rescores beyond that), comes on top.
+    agreeing on it with a term-frequency adjustment gains ``log2(growth)`` times its weight, while
+    the prior (when it scales with the population) loses ``log2(growth)``. As it shrinks, a pair
+    agreeing on no such value gains what the prior gains. A pair was scored on one of those runs,
+    so the bound is the larger of the two, from the smallest and the largest size.
+
+    Args:
+        populations: party records of the last full scoring and of every run since (not empty).
+        records: party records today.
+        model_json: the model, for its term-frequency weights.
+        prior_scales: whether the prior is rescaled to the population (``ModelVersion.trained_records``).
 
     Example:
         >>> import json
         >>> model = json.dumps({"link_type": "dedupe_only", "probability_two_random_records_match": 0.01,
         ...     "comparisons": [], "blocking_rules_to_generate_predictions": []})
-        >>> drift_growth_limit(model, margin_bits=1.0) is None
-        True
+        >>> population_drift_bits([1000], 2000, model, prior_scales=True), population_drift_bits(
+        ...     [1000, 2000], 1000, model, prior_scales=True)
+        (0.0, 1.0)
     """
-    _, levels = _levels(model_json)
-    weights: dict[str, float] = {}
-    for level in levels:
-        if level.tf_column:
-            weights[level.comparison] = max(weights.get(level.comparison, 0.0), level.tf_weight)
-    slope = sum(weights.values()) - 1.0
-    if slope <= 0 or margin_bits <= jump_bits:
-        return None if slope <= 0 else 1.0
-    return float(2.0 ** ((margin_bits - jump_bits) / slope))
+    smallest, largest = min(populations), max(populations)
+    if smallest <= 0 or records <= 0:
+        return math.inf
+    weights = _term_frequency_weights(model_json)
+    prior = 1.0 if prior_scales else 0.0
+    slope = sum(max(weight for weight, _ in columns.values()) for columns in weights.values()) - prior
+    grown = max(0.0, slope) * max(0.0, math.log2(records / smallest))
+    shrunk = prior * max(0.0, math.log2(largest / records))
+    return max(grown, shrunk)

@@ -58,9 +58,22 @@ def test_no_new_data_changes_nothing_and_logs_no_event(model_json, engine, kit, 
 
 def test_unrelated_batch_keeps_every_existing_id(model_json, engine, kit, full_run):
     k = kit
-    before = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB)
+    # Among a few hundred records, one more moves no term frequency or prior by a quarter bit.
+    filler = [
+        k.rec(
+            f"F{i}",
+            f"first{i}",
+            f"last{i}",
+            k.D3 + dt.timedelta(days=i),
+            email=f"f{i}@mail.com",
+            address=f"{i} high st",
+            postcode=f"{50000 + i}",
+        )
+        for i in range(300)
+    ]
+    before = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB, *filler)
     edges, state, queue = full_run(before, model_json, engine)
-    after = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB, k.CAROL)
+    after = k.frame(k.ALICE_CORE, k.ALICE_CARD, k.BOB, k.CAROL, *filler)
     result = step(before, after, edges, state, queue, model_json, engine, run="r1")
     assert {key: value for key, value in ids(result.state).items() if key != "C1"} == ids(state)
     carol = ids(result.state)["C1"]
