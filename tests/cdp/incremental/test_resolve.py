@@ -20,7 +20,18 @@ from cdp.schemas.canonical import conform
 
 
 def step(
-    previous_parties, parties, edges, state, queue, model_json, engine, *, run, decisions=None, erased=None
+    previous_parties,
+    parties,
+    edges,
+    state,
+    queue,
+    model_json,
+    engine,
+    *,
+    run,
+    decisions=None,
+    erased=None,
+    linkage_state=None,
 ):
     return resolve_increment(
         previous_parties=previous_parties,
@@ -35,6 +46,7 @@ def step(
         run_id=run,
         run_time=dt.datetime(2026, 2, int(run[1:])),
         erased=erased,
+        linkage_state=linkage_state,
     )
 
 
@@ -295,20 +307,8 @@ def test_a_value_that_becomes_rarer_lifts_a_pair_never_stored_as_a_full_run_woul
     # Six of the others are deleted: the e-mail is now shared by three records, and a full run
     # weighs the pair 2.4 bits higher, into the review band.
     today = k.frame(anna, dan, others[0], *filler)
-    result = resolve_increment(
-        previous_parties=base,
-        parties=today,
-        previous_edges=edges,
-        previous_state=state,
-        previous_review_queue=queue,
-        model_json=model_json,
-        engine=engine,
-        policy=ClusteringPolicy(),
-        decisions=Decisions.none(),
-        run_id="r1",
-        run_time=dt.datetime(2026, 2, 1),
-        linkage_state=population_linkage_state(base) if kept_state else None,
-    )
+    kept = population_linkage_state(base) if kept_state else None
+    result = step(base, today, edges, state, queue, model_json, engine, run="r1", linkage_state=kept)
     full_edges, _, full_queue = full_run(today, model_json, engine)
 
     assert full_edges.filter(pair)["match_probability"].item() >= ClusteringPolicy().review_band[0]
