@@ -162,12 +162,11 @@ def _identity_mode(
 def _drift_limit_reached(previous_runs: pl.DataFrame | None, records: int, model: ModelVersion) -> str | None:
     """Why the population's growth or shrinking since its last full scoring calls for another.
 
-    Pairs below the edge floor are not stored, so a daily run cannot re-weigh them; a day's rise
+    Pairs below the edge floor are not stored, so a daily run cannot re-weigh them. A day's rise
     beyond ``TERM_FREQUENCY_JUMP_BITS`` has their records scored again
-    (:func:`cdp.resolve.reweigh.risen_records`),
-    and the drift that stays under it adds up with the population's size
-    (:func:`cdp.resolve.reweigh.population_drift_bits`): once that could use up the rest of the
-    edge floor's margin, every pair is scored again.
+    (:func:`cdp.resolve.reweigh.risen_records`); the drift that stays under it adds up with the
+    population's size (:func:`cdp.resolve.reweigh.population_drift_bits`), and once that could use
+    up the rest of the edge floor's margin, every pair is scored again.
     """
     from cdp.identity.model import EDGE_FLOOR_MARGIN_BITS
     from cdp.resolve.reweigh import TERM_FREQUENCY_JUMP_BITS, population_drift_bits
