@@ -162,11 +162,12 @@ def _identity_mode(
 def _drift_limit_reached(previous_runs: pl.DataFrame | None, records: int, model: ModelVersion) -> str | None:
     """Why the population's growth or shrinking since its last full scoring calls for another.
 
-    Pairs below the edge floor are not stored, so a daily run cannot re-weigh them. A day's rise
-    beyond ``TERM_FREQUENCY_JUMP_BITS`` has their records scored again
-    (:func:`cdp.resolve.reweigh.risen_records`); the drift that stays under it adds up with the
-    population's size (:func:`cdp.resolve.reweigh.population_drift_bits`), and once that could use
-    up the rest of the edge floor's margin, every pair is scored again.
+    Pairs below the edge floor are not stored, so a daily run cannot re-weigh them. A record whose
+    own values' rise since it was scored passes ``TERM_FREQUENCY_JUMP_BITS`` is scored again
+    (:func:`cdp.resolve.reweigh.risen_records`); what every record shares (the prior, a column's
+    filled-in total) drifts with the population's size
+    (:func:`cdp.resolve.reweigh.population_drift_bits`), and once that could use up the rest of the
+    edge floor's margin, every pair is scored again.
     """
     from cdp.identity.model import EDGE_FLOOR_MARGIN_BITS
     from cdp.resolve.reweigh import TERM_FREQUENCY_JUMP_BITS, population_drift_bits
@@ -275,6 +276,11 @@ def resolve_identities(
         ):
             mode, reason = FULL, drifted
         delta = _party_delta(parties, all_parties, warehouse)
+        kept_state = _kept_linkage_state(warehouse, previous_run) if mode == INCREMENTAL else None
+        if mode == INCREMENTAL and kept_state is None:
+            # The state carries how far each record's pairs below the edge floor may have drifted
+            # since it was scored; without it only scoring every pair again is sure to find them.
+            mode, reason = FULL, "the last run's linkage state was not kept"
         linkage_state: LinkageState | None = None
         if mode == INCREMENTAL and previous_state is not None and delta is not None:
             step = resolve_increment(
@@ -290,7 +296,7 @@ def resolve_identities(
                 decisions=decisions,
                 run_id=run_id,
                 run_time=run_time,
-                linkage_state=_kept_linkage_state(warehouse, previous_run),
+                linkage_state=kept_state,
                 previous_decisions=previous_decisions,
             )
             edges, state, queue = step.edges, step.state, step.review_queue

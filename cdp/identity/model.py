@@ -111,7 +111,7 @@ class ClusteringPolicy:
         A daily run re-weighs stored edges for the day's term frequencies and prior; a pair that
         drifts into the band can only be found if its edge was kept, so edges are kept a margin
         (``EDGE_FLOOR_MARGIN_BITS``) below it. A record whose pairs may have risen by more than a
-        quarter bit in a day is scored again (:func:`cdp.resolve.reweigh.risen_records`), and a
+        quarter bit since it was scored is scored again (:func:`cdp.resolve.reweigh.risen_records`), and a
         daily run scores everything again once the population's growth or shrinking since the
         last full scoring could use up the rest (:func:`cdp.resolve.reweigh.population_drift_bits`).
 

@@ -5,7 +5,9 @@ Splink's prepared input (:func:`cdp.resolve.prepare.prepare_linkage_input`: term
 blocking candidates and re-weighing read it) and the records per value of each screened column
 (what placeholders are judged from). Both change only where the batch changes them, so a run
 keeps them in the warehouse's state folder and the next one patches them with its batch instead
-of recomputing them from a million records.
+of recomputing them from a million records. With them goes one thing that cannot be recomputed:
+per record not scored since, how far its pairs below the edge floor may have risen so far
+(:func:`cdp.resolve.reweigh.risen_records`); a run that finds no state scores everything again.
 
 A state is trusted only for the population it was computed from: it is saved under the id of the
 run that computed it and loaded only when that run is the last one the warehouse published (a run
@@ -25,7 +27,7 @@ import os
 import shutil
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 _PREPARED = "prepared.parquet"
 _COUNTS = "value_counts.parquet"
+_DRIFT = "drift.parquet"
 _META = "state.json"
 #: Background saves still writing, by state folder.
 _PENDING: dict[Path, threading.Thread] = {}
@@ -53,10 +56,13 @@ class LinkageState:
         prepared: :func:`~cdp.resolve.prepare.prepare_linkage_input` of every record, with the
             population's own placeholders nulled.
         value_counts: :func:`~cdp.resolve.prepare.value_counts` of the same records.
+        drift: per record not scored since its values became rarer, how far its pairs may have
+            risen so far (:attr:`cdp.resolve.reweigh.RecordDrift.carried`).
     """
 
     prepared: pl.DataFrame
     value_counts: Mapping[str, pl.DataFrame]
+    drift: pl.DataFrame = field(default_factory=lambda: _no_drift())
 
 
 def population_linkage_state(parties: pl.DataFrame) -> LinkageState:
@@ -113,6 +119,7 @@ def load_linkage_state(folder: Path, *, run_id: str, code_version: str) -> Linka
     try:
         prepared = pl.read_parquet(run_folder / _PREPARED)
         counts = pl.read_parquet(run_folder / _COUNTS)
+        drift = pl.read_parquet(run_folder / _DRIFT)
     except (OSError, pl.exceptions.PolarsError) as error:
         log.warning("linkage state of run %s unreadable (%s): recomputing", run_id, type(error).__name__)
         return None
@@ -121,7 +128,9 @@ def load_linkage_state(folder: Path, *, run_id: str, code_version: str) -> Linka
         for (column,), frame in counts.partition_by("column", as_dict=True, maintain_order=False).items()
     }
     columns = [str(column) for column in meta["columns"]]
-    return LinkageState(prepared, {column: by_column.get(column, _empty_counts()) for column in columns})
+    return LinkageState(
+        prepared, {column: by_column.get(column, _empty_counts()) for column in columns}, drift
+    )
 
 
 def save_linkage_state(
@@ -177,6 +186,7 @@ def _save(folder: Path, state: LinkageState, *, run_id: str, code_version: str, 
         or [_empty_counts().select(pl.lit(None, pl.String).alias("column"), "value", "records")]
     )
     counts.write_parquet(run_folder / _COUNTS, compression="lz4", statistics=False)
+    state.drift.write_parquet(run_folder / _DRIFT, compression="lz4", statistics=False)
     _write_meta(run_folder, code_version=code_version, columns=list(state.value_counts))
     _prune(folder, keep={run_id, *([keep] if keep else [])})
 
@@ -192,7 +202,7 @@ def carry_linkage_state(folder: Path, *, from_run: str, to_run: str, code_versio
     target = _run_folder(folder, to_run)
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    for name in (_PREPARED, _COUNTS):
+    for name in (_PREPARED, _COUNTS, _DRIFT):
         try:
             os.link(source / name, target / name)
         except OSError:
@@ -216,6 +226,12 @@ def prune_linkage_states(folder: Path, *, keep: str | None) -> list[str]:
     if removed:
         log.info("pruned the linkage state of %d earlier run(s)", len(removed))
     return removed
+
+
+def _no_drift() -> pl.DataFrame:
+    from cdp.resolve.reweigh import no_drift
+
+    return no_drift()
 
 
 def _empty_counts() -> pl.DataFrame:

@@ -151,7 +151,8 @@ def resolve_increment(
         delta: the party delta when already known (:func:`party_delta_from_changes`).
         linkage_state: the previous population's prepared input and value counts
             (:mod:`cdp.incremental.linkage_state`): patched with the batch instead of being
-            computed again from every record. None: computed from ``parties``.
+            computed again from every record. None: computed from ``parties``, and no record
+            carries drift from earlier runs (the caller scores everything when that matters).
         previous_decisions: the decisions ``previous_state`` was built with, so that a decision
             withdrawn since is undone at once (None: the same as ``decisions``).
 
@@ -184,6 +185,8 @@ def resolve_increment(
         from cdp.resolve.reweigh import risen_records
 
         counts = None
+        # Kept even if the rest of the state is computed again: it is per record, not per population.
+        carried = None if linkage_state is None else linkage_state.drift
         if linkage_state is not None:
             counts = updated_value_counts(linkage_state.value_counts, arrived=batch, departed=delta.replaced)
             if not counts_fit(counts, parties):
@@ -222,7 +225,10 @@ def resolve_increment(
             else prepare_linkage_input(delta.replaced, placeholders=placeholders)
         )
         arrived = pl.concat([delta.new.select(keys), delta.changed.select(keys)])
-        risen = risen_records(prepared, arrived=arrived, departed=departed, model_json=model_json)
+        drift = risen_records(
+            prepared, arrived=arrived, departed=departed, model_json=model_json, carried=carried
+        )
+        risen = drift.risen
         if risen.height:
             # Values that became rarer weigh more in every pair sharing them, stored or not: the
             # records whose pairs may have risen are scored again, so such a pair is found.
@@ -237,7 +243,12 @@ def resolve_increment(
             "linkage input and value counts %s",
             "patched from the last run's" if linkage_state is not None else "computed from every record",
         )
-        state_after = LinkageState(prepared, counts)
+        scored_ids = batch.select(pl.concat_str(keys, separator=":"))
+        state_after = LinkageState(
+            prepared,
+            counts,
+            drift.carried.filter(~pl.col("unique_id").is_in(scored_ids.to_series().implode())),
+        )
         previous_edges, reweighed_keys = _reweighed(
             previous_edges, prepared, model_json, policy, floor, review_queue=previous_review_queue
         )

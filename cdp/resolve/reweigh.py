@@ -160,10 +160,11 @@ def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: st
     )
 
 
-#: A record whose pairs may have gained more than this many bits of match weight with one batch (the
-#: values it holds became rarer, or the population shrank) is scored again. Edges are kept down to
-#: one bit below the review band (``ClusteringPolicy.edge_floor``); a pair never stored moves only
-#: with the weights, so this leaves most of that bit for the slow drift of a growing population.
+#: A record whose pairs may have gained more than this many bits of match weight since it was last
+#: scored (the values it holds became rarer, or the population shrank) is scored again. Edges are
+#: kept down to one bit below the review band (``ClusteringPolicy.edge_floor``); a pair never stored
+#: moves only with the weights, so this leaves most of that bit for the slow drift of a growing
+#: population.
 TERM_FREQUENCY_JUMP_BITS = 0.25
 
 
@@ -180,56 +181,111 @@ def _term_frequency_weights(model_json: str) -> dict[str, dict[str, tuple[float,
     return weights
 
 
+#: Columns of :attr:`RecordDrift.carried`.
+DRIFT_COLUMNS = {"unique_id": pl.String(), "bits": pl.Float64()}
+
+
+def no_drift() -> pl.DataFrame:
+    """A :attr:`RecordDrift.carried` frame with no record."""
+    return pl.DataFrame(schema=DRIFT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class RecordDrift:
+    """What a batch did to the pairs of the records it did not bring.
+
+    Attributes:
+        risen: ``source``, ``record_id`` of the records to score again: their pairs may have
+            gained more than the allowed bits since the record was last scored.
+        carried: ``unique_id``, ``bits``: for every other record whose own values became rarer
+            since it was last scored, how much its pairs may have gained by that so far (only
+            rows above 0). The next run adds its batch's rise to it.
+    """
+
+    risen: pl.DataFrame
+    carried: pl.DataFrame
+
+
 def risen_records(
     prepared: pl.DataFrame,
     *,
     arrived: pl.DataFrame,
     departed: pl.DataFrame,
     model_json: str,
+    carried: pl.DataFrame | None = None,
     min_bits: float = TERM_FREQUENCY_JUMP_BITS,
-) -> pl.DataFrame:
-    """Records whose pairs may have gained more than ``min_bits`` of match weight with the batch.
+) -> RecordDrift:
+    """Records whose pairs may have gained more than ``min_bits`` of match weight since they were
+    last scored, and what the others have gained so far.
 
     Only stored edges are re-weighed (:func:`reweigh_edges`). A pair scored below the edge floor
     on an earlier day is not stored, so when a value the two records share becomes rarer (two of
     the three holders of an e-mail address left: +1.6 bits), or a column is filled in on many
     records (every value of it gets rarer), or the population shrinks (the prior rises), the pair
     can rise into the review band or over the threshold unseen. A pair agrees on at most the
-    values one of its records holds, so the record's bound is the sum, over the columns it holds
-    a value in, of that value's rise (when positive), plus the prior's rise: a record over
-    ``min_bits`` is scored again, as a full run would score its pairs.
+    values one of its records holds, so per record the bound is, per comparison, the largest rise
+    of a value it holds, summed over the comparisons. That rise has two parts:
+
+    - the value's own count falling (holders of it left): this adds up over the days since the
+      record was scored, in ``carried``, so a value that loses a holder a day is caught as surely
+      as one that loses them all at once;
+    - the column's filled-in total growing, and the prior rising, which every holder shares: today's
+      is added here, and their slow drift with the population's size is bounded by
+      :func:`population_drift_bits`.
+
+    A record over ``min_bits`` is scored again, as a full run would score its pairs.
 
     Args:
         prepared: today's prepared linkage input of every record.
         arrived: keys (``source``, ``record_id``) of the new and changed records.
         departed: the previous prepared rows of the changed and removed records.
         model_json: the model, for its term-frequency columns, weights and minimum.
+        carried: the last run's :attr:`RecordDrift.carried` (None: nothing carried).
         min_bits: the rise that calls for scoring a record again.
 
     Returns:
-        ``source``, ``record_id`` of those records (new and changed ones included, if any).
+        The records to score again (new and changed ones included, if any) and the drift carried
+        by every other record, new and changed ones included (the caller drops those it scores).
     """
     keys = ["source", "record_id"]
+    carried = no_drift() if carried is None else carried
     if departed.is_empty() and arrived.is_empty():
-        return prepared.select(keys).clear()
+        return RecordDrift(prepared.select(keys).clear(), carried)
     arrived_rows = prepared.join(arrived.select(keys), on=keys, how="semi")
     records_now = prepared.height
     records_then = records_now - arrived_rows.height + departed.height
     # The prior scales as 1 / (records - 1), for every pair alike: it falls as the population grows.
     prior_rise = math.log2(max(records_then - 1, 1) / max(records_now - 1, 1))
-    rises: list[pl.Expr] = []
-    for comparison, columns in sorted(_term_frequency_weights(model_json).items()):
-        by_column = [
+    own: list[pl.Expr] = []
+    shared: list[pl.Expr] = []
+    weights = _term_frequency_weights(model_json)
+    for comparison in sorted(weights):
+        rises = [
             rise
-            for column, (weight, minimum) in sorted(columns.items())
+            for column, (weight, minimum) in sorted(weights[comparison].items())
             if (rise := _value_rise(prepared, arrived_rows, departed, column, weight, minimum)) is not None
         ]
-        if by_column:
-            rises.append(pl.max_horizontal(by_column).alias(comparison))
-    if not rises and prior_rise <= min_bits:
-        return prepared.select(keys).clear()
-    total = pl.sum_horizontal(rises) + prior_rise if rises else pl.lit(prior_rise)
-    return prepared.filter(total > min_bits).select(keys)
+        if rises:
+            own.append(pl.max_horizontal([by_count for by_count, _ in rises]))
+            shared.append(pl.max_horizontal([by_total for _, by_total in rises]))
+    frame = prepared.lazy().select(
+        *keys,
+        "unique_id",
+        _own=pl.sum_horizontal(own) if own else pl.lit(0.0),
+        _shared=(pl.sum_horizontal(shared) if shared else pl.lit(0.0)) + prior_rise,
+    )
+    if carried.height:
+        frame = frame.join(carried.lazy(), on="unique_id", how="left", maintain_order="left")
+    else:
+        frame = frame.with_columns(bits=pl.lit(None, pl.Float64))
+    accumulated = pl.col("bits").fill_null(0.0) + pl.col("_own")
+    scored = frame.select(
+        *keys, "unique_id", bits=accumulated, risen=accumulated + pl.col("_shared") > min_bits
+    ).collect()
+    return RecordDrift(
+        risen=scored.filter("risen").select(keys),
+        carried=scored.filter(~pl.col("risen") & (pl.col("bits") > 0)).select(list(DRIFT_COLUMNS)),
+    )
 
 
 def _value_rise(
@@ -239,9 +295,16 @@ def _value_rise(
     column: str,
     weight: float,
     minimum: float,
-) -> pl.Expr | None:
-    """Per record, how much its value of ``column`` gained as agreement evidence with the batch
-    (0 when it lost, or the record has none); None when the column is not in the input."""
+) -> tuple[pl.Expr, pl.Expr] | None:
+    """Per record, how much its value of ``column`` gained as agreement evidence with the batch,
+    in two parts: by the value's own count (the records holding it), and by the column's
+    filled-in total (every holder alike). Each is 0 when it lost, or the record has no value;
+    None when the column is not in the input.
+
+    Their sum bounds the whole rise: with ``H`` the column's non-null records and ``m`` the
+    term-frequency minimum, ``max(then / H_then, m) <= max(then / H_now, m) * H_now / H_then``
+    when the column grew, and ``<= max(then / H_now, m)`` when it shrank.
+    """
     if column not in prepared.columns or column not in departed.columns:
         return None
     left = departed.select(pl.col(column).alias("value")).drop_nulls().group_by("value").agg(left=pl.len())
@@ -252,9 +315,8 @@ def _value_rise(
     holders_then = holders_now - came["came"].sum() + left["left"].sum()
     if holders_now == 0 or holders_then <= 0:
         return None
-    # A value whose count did not move still changes with the column's filled-in total
-    # (ignoring the minimum, which only damps the change).
-    unchanged = weight * math.log2(holders_now / holders_then)
+    held = pl.col(column).is_not_null()
+    by_total = pl.when(held).then(max(0.0, weight * math.log2(holders_now / holders_then))).otherwise(0.0)
     moved = left.join(came, on="value", how="full", coalesce=True).select(
         "value",
         change=pl.col("came").fill_null(0).cast(pl.Int64) - pl.col("left").fill_null(0).cast(pl.Int64),
@@ -267,16 +329,16 @@ def _value_rise(
         .join(moved, on="value")
     )
     tf_now = pl.max_horizontal(pl.col("now") / holders_now, pl.lit(minimum))
-    tf_then = pl.max_horizontal((pl.col("now") - pl.col("change")) / holders_then, pl.lit(minimum))
+    tf_then = pl.max_horizontal((pl.col("now") - pl.col("change")) / holders_now, pl.lit(minimum))
     # A value held by one record today agrees with nobody: no pair gains by it.
     rise = pl.when((pl.col("now") >= 2) & (pl.col("now") > pl.col("change"))).then(
         weight * (tf_then.log(2) - tf_now.log(2))
     )
     by_value = counted.select("value", rise=rise.fill_null(0.0))
-    mapped = pl.col(column).replace_strict(
-        by_value["value"], by_value["rise"], default=unchanged, return_dtype=pl.Float64
+    by_count = pl.col(column).replace_strict(
+        by_value["value"], by_value["rise"], default=0.0, return_dtype=pl.Float64
     )
-    return pl.when(pl.col(column).is_not_null()).then(mapped.clip(lower_bound=0.0)).otherwise(0.0)
+    return pl.when(held).then(by_count.clip(lower_bound=0.0)).otherwise(0.0), by_total
 
 
 def population_drift_bits(

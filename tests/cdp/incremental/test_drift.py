@@ -94,7 +94,7 @@ def test_records_whose_values_became_rarer_are_named_and_no_others() -> None:
     before = prepare_linkage_input(_parties(shared + leaving + filler))
     after = prepare_linkage_input(_parties(shared + filler))
     departed = before.filter(pl.col("record_id").str.starts_with("L"))
-    risen = risen_records(after, arrived=after.clear(), departed=departed, model_json=model)
+    risen = risen_records(after, arrived=after.clear(), departed=departed, model_json=model).risen
     # The address went from six holders to two: +1.6 bits for A and B; the prior rose 0.02.
     assert sorted(risen["record_id"].to_list()) == ["A", "B"]
     # Filling in e-mails on 300 records that had none makes every address rarer.
@@ -107,7 +107,42 @@ def test_records_whose_values_became_rarer_are_named_and_no_others() -> None:
         arrived=changed.select("source", "record_id"),
         departed=without.join(changed.select("source", "record_id"), on=["source", "record_id"], how="semi"),
         model_json=model,
-    )
+    ).risen
     assert {"A", "B"} <= set(risen["record_id"].to_list())
     # Nothing moved: nobody.
-    assert risen_records(after, arrived=after.clear(), departed=after.clear(), model_json=model).is_empty()
+    assert risen_records(
+        after, arrived=after.clear(), departed=after.clear(), model_json=model
+    ).risen.is_empty()
+
+
+def test_a_value_losing_a_few_holders_a_day_is_caught_once_its_rise_adds_up() -> None:
+    model = MODEL_FILE.read_text()
+    # A first name, not an e-mail address: one that many records share is a placeholder.
+    shared = [("A", "kim", "a@mail.com"), ("B", "kim", "b@mail.com")]
+    holders = [(f"L{i:02d}", "kim", f"l{i}@mail.com") for i in range(40)]
+    filler = [(f"F{i}", f"name{i}", f"f{i}@mail.com") for i in range(400)]
+    carried = None
+    named: dict[int, set[str]] = {}
+    for day in (1, 2, 3):
+        # Three of the name's holders leave each day: 42 -> 39 -> 36 -> 33.
+        before = prepare_linkage_input(_parties(shared + holders[3 * (day - 1) :] + filler))
+        after = prepare_linkage_input(_parties(shared + holders[3 * day :] + filler))
+        departed = before.filter(
+            pl.col("record_id").is_in([r for r, _, _ in holders[3 * (day - 1) : 3 * day]])
+        )
+        # No single day gains a quarter bit ...
+        assert risen_records(
+            after, arrived=after.clear(), departed=departed, model_json=model
+        ).risen.is_empty()
+        drift = risen_records(
+            after, arrived=after.clear(), departed=departed, model_json=model, carried=carried
+        )
+        named[day] = set(drift.risen["record_id"].to_list())
+        carried = drift.carried
+        if day == 2:
+            # ... but the name's holders carry what they gained so far, and nobody else does.
+            assert carried.height == 2 + 34
+            assert carried["bits"].to_list() == pytest.approx([math.log2(42 / 36)] * carried.height)
+    # ... and the third day takes them over it: every remaining holder is scored again.
+    assert named == {1: set(), 2: set(), 3: {"A", "B", *(r for r, _, _ in holders[9:])}}
+    assert carried is not None and carried.is_empty()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 
 import polars as pl
 import pytest
@@ -115,10 +116,13 @@ def test_state_is_kept_per_run_and_only_for_the_same_code(tmp_path, populations)
     yesterday, today = populations
     folder = tmp_path / "linkage"
     first, second = population_linkage_state(yesterday), population_linkage_state(today)
+    # What each record's pairs gained since it was scored travels with the state.
+    first = replace(first, drift=pl.DataFrame({"unique_id": ["core:1"], "bits": [0.2]}))
     save_linkage_state(folder, first, run_id="r1", code_version="v1", keep=None)
     loaded = load_linkage_state(folder, run_id="r1", code_version="v1")
     assert loaded is not None
     assert_frame_equal(loaded.prepared, first.prepared)
+    assert_frame_equal(loaded.drift, first.drift)
     assert _sorted_counts(dict(loaded.value_counts)) == _sorted_counts(dict(first.value_counts))
     assert load_linkage_state(folder, run_id="r2", code_version="v1") is None
     assert load_linkage_state(folder, run_id="r1", code_version="v2") is None
@@ -133,6 +137,7 @@ def test_state_is_kept_per_run_and_only_for_the_same_code(tmp_path, populations)
     assert carry_linkage_state(folder, from_run="r3", to_run="r4", code_version="v1")
     carried = load_linkage_state(folder, run_id="r4", code_version="v1")
     assert carried is not None and carried.prepared.equals(second.prepared)
+    assert carried.drift.equals(second.drift)
     assert not carry_linkage_state(folder, from_run="r9", to_run="r5", code_version="v1")
 
 

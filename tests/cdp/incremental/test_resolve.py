@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import polars as pl
 import pytest
@@ -48,6 +49,12 @@ def step(
         erased=erased,
         linkage_state=linkage_state,
     )
+
+
+def _partition(state) -> set[frozenset[str]]:
+    """The clusters as sets of record IDs, whatever their customer IDs."""
+    grouped = state.clusters.group_by("customer_id").agg("record_id")["record_id"].to_list()
+    return {frozenset(records) for records in grouped}
 
 
 def ids(state) -> dict[str, str]:
@@ -321,6 +328,54 @@ def test_a_value_that_becomes_rarer_lifts_a_pair_never_stored_as_a_full_run_woul
     assert_frame_equal(result.review_queue.select(pairs).sort(pairs), full_queue.select(pairs).sort(pairs))
     # Anna, Dan and the one other holder left: scored again; nobody else.
     assert result.scored_records == 3
+
+
+@pytest.mark.parametrize("carried", [True, False], ids=["drift_carried", "drift_dropped"])
+def test_a_value_losing_a_few_holders_a_day_lifts_a_pair_never_stored_as_a_full_run_would(
+    model_json, engine, kit, full_run, carried
+):
+    k = kit
+    # Anna and Dan share a birth date, an e-mail address and a family name that 40 others also have:
+    # their pair scores below the edge floor, so no edge is stored for it.
+    anna = k.rec("P1", "anna", "frost", k.D1, email="home@mail.com")
+    dan = k.rec("P2", "dan", "frost", k.D1, source="card_holders", email="home@mail.com")
+    others = [
+        k.rec(f"S{i:02d}", f"given{i}", "frost", k.D2 + dt.timedelta(days=40 * i + 3)) for i in range(40)
+    ]
+    filler = [
+        k.rec(f"F{i}", f"first{i}", f"last{i}", k.D3 + dt.timedelta(days=i), email=f"f{i}@mail.com")
+        for i in range(150)
+    ]
+
+    def population(frosts: int) -> pl.DataFrame:
+        return k.frame(anna, dan, *others[: frosts - 2], *filler)
+
+    # A few of the family leave each day: no day lifts the pair by a quarter bit, eleven days by 1.5.
+    frosts = [42, 37, 33, 29, 26, 23, 20, 18, 16, 14, 13, 12]
+    pair = pl.col("record_id_l").is_in(["P1", "P2"]) & pl.col("record_id_r").is_in(["P1", "P2"])
+    yesterday = population(frosts[0])
+    edges, state, queue = full_run(yesterday, model_json, engine)
+    assert edges.filter(pair).is_empty()
+    kept = population_linkage_state(yesterday)
+    for day, count in enumerate(frosts[1:], start=1):
+        today = population(count)
+        result = step(
+            yesterday, today, edges, state, queue, model_json, engine, run=f"r{day}", linkage_state=kept
+        )
+        edges, state, queue, kept = result.edges, result.state, result.review_queue, result.linkage_state
+        if not carried:
+            kept = replace(kept, drift=kept.drift.clear())
+        yesterday = today
+    full_edges, full_state, full_queue = full_run(yesterday, model_json, engine)
+
+    assert full_queue.filter(pair).height == 1
+    pairs = ["source_l", "record_id_l", "source_r", "record_id_r"]
+    if carried:
+        assert_frame_equal(queue.select(pairs).sort(pairs), full_queue.select(pairs).sort(pairs))
+        assert _partition(state) == _partition(full_state)
+    else:
+        # What the carried drift is for: judged one day at a time, the pair is never scored again.
+        assert queue.filter(pair).is_empty()
 
 
 def test_a_guarded_component_is_split_again_by_todays_weights(model_json, engine, kit, full_run):
