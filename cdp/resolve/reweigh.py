@@ -272,7 +272,9 @@ def risen_records(
         *keys,
         "unique_id",
         _own=pl.sum_horizontal(own) if own else pl.lit(0.0),
-        _shared=(pl.sum_horizontal(shared) if shared else pl.lit(0.0)) + prior_rise,
+        # A falling prior is not counted against the rise: population_drift_bits already sets it
+        # against the term frequencies' growth.
+        _shared=(pl.sum_horizontal(shared) if shared else pl.lit(0.0)) + max(prior_rise, 0.0),
     )
     if carried.height:
         frame = frame.join(carried.lazy(), on="unique_id", how="left", maintain_order="left")
