@@ -29,8 +29,9 @@ weekly_full_refresh = dg.ScheduleDefinition(
     execution_timezone="UTC",
     run_config=FULL_REFRESH_RUN_CONFIG,
     description=(
-        "Every stage from scratch on Sunday night, customer IDs kept by overlap. Resets what daily "
-        "runs cannot see: the slow drift of record pairs scored below the edge floor."
+        "Every stage from scratch on Sunday night, customer IDs kept by overlap. A safety net for "
+        "what daily runs bound instead of recomputing: record pairs scored below the edge floor on "
+        "earlier days are scored again, and the drift carried since starts afresh."
     ),
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )

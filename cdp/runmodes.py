@@ -159,36 +159,6 @@ def _identity_mode(
     return INCREMENTAL, "previous state reusable"
 
 
-def _drift_limit_reached(previous_runs: pl.DataFrame | None, records: int, model: ModelVersion) -> str | None:
-    """Why the population's growth or shrinking since its last full scoring calls for another.
-
-    Pairs below the edge floor are not stored, so a daily run cannot re-weigh them. A record whose
-    own values' rise since it was scored passes ``TERM_FREQUENCY_JUMP_BITS`` is scored again
-    (:func:`cdp.resolve.reweigh.risen_records`); what every record shares (the prior, a column's
-    filled-in total) drifts with the population's size
-    (:func:`cdp.resolve.reweigh.population_drift_bits`), and once that could use up the rest of the
-    edge floor's margin, every pair is scored again.
-    """
-    from cdp.identity.model import EDGE_FLOOR_MARGIN_BITS
-    from cdp.resolve.reweigh import TERM_FREQUENCY_JUMP_BITS, population_drift_bits
-
-    if previous_runs is None or previous_runs.is_empty():
-        return None
-    full = previous_runs.with_row_index("_run").filter(pl.col("mode") == FULL)
-    if full.is_empty():
-        return None
-    since = previous_runs.slice(int(full["_run"][-1]))["records"].fill_null(0).to_list()
-    bits = population_drift_bits(since, records, model.model_json, prior_scales=bool(model.trained_records))
-    budget = EDGE_FLOOR_MARGIN_BITS - TERM_FREQUENCY_JUMP_BITS
-    if bits <= budget:
-        return None
-    scored = int(since[0])
-    return (
-        f"population went from {scored:,} to {records:,} records since it was last scored in full: pairs "
-        f"below the edge floor may have drifted {bits:.2f} bits (budget {budget:.2f})"
-    )
-
-
 def _party_delta(parties: TableChanges, all_parties: pl.DataFrame, warehouse: Warehouse) -> PartyDelta | None:
     """What the batch changed in ``std_parties``: from the changes, or by comparing whole tables
     when the batch came as a whole table (None on a first run)."""
@@ -231,6 +201,7 @@ def resolve_identities(
         population_linkage_state,
         save_linkage_state,
     )
+    from cdp.incremental.resolve import FullScoringNeeded
 
     started = time.perf_counter()
     if erased_keys is not None:
@@ -271,40 +242,42 @@ def resolve_identities(
             )
     else:
         all_parties = parties.collect()
-        if mode == INCREMENTAL and (
-            drifted := _drift_limit_reached(previous_runs, all_parties.height, model)
-        ):
-            mode, reason = FULL, drifted
+        model_json = model.for_population(all_parties.height)
         delta = _party_delta(parties, all_parties, warehouse)
         kept_state = _kept_linkage_state(warehouse, previous_run) if mode == INCREMENTAL else None
-        if mode == INCREMENTAL and kept_state is None:
+        if mode == INCREMENTAL and (kept_state is None or kept_state.populations is None):
             # The state carries how far each record's pairs below the edge floor may have drifted
             # since it was scored; without it only scoring every pair again is sure to find them.
             mode, reason = FULL, "the last run's linkage state was not kept"
         linkage_state: LinkageState | None = None
+        step = None
         if mode == INCREMENTAL and previous_state is not None and delta is not None:
-            step = resolve_increment(
-                previous_parties=None,
-                delta=delta,
-                parties=all_parties,
-                previous_edges=_table_or_empty(warehouse, "identity_edges", like=pl.DataFrame()),
-                previous_state=previous_state,
-                previous_review_queue=previous_table(warehouse, "identity_review_queue"),
-                model_json=model.for_population(all_parties.height),
-                engine=engine,
-                policy=policy,
-                decisions=decisions,
-                run_id=run_id,
-                run_time=run_time,
-                linkage_state=kept_state,
-                previous_decisions=previous_decisions,
-            )
+            try:
+                step = resolve_increment(
+                    previous_parties=None,
+                    delta=delta,
+                    parties=all_parties,
+                    previous_edges=_table_or_empty(warehouse, "identity_edges", like=pl.DataFrame()),
+                    previous_state=previous_state,
+                    previous_review_queue=previous_table(warehouse, "identity_review_queue"),
+                    model_json=model_json,
+                    engine=engine,
+                    policy=policy,
+                    decisions=decisions,
+                    run_id=run_id,
+                    run_time=run_time,
+                    linkage_state=kept_state,
+                    previous_decisions=previous_decisions,
+                )
+            except FullScoringNeeded as drifted:
+                mode, reason = FULL, drifted.reason
+        if step is not None:
             edges, state, queue = step.edges, step.state, step.review_queue
             linkage_state = step.linkage_state
             affected = step.affected_customer_ids.cast(pl.String).rename("customer_id").to_frame()
             scored = step.scored_records
         else:
-            linkage_state = population_linkage_state(all_parties)
+            linkage_state = population_linkage_state(all_parties, model_json=model_json)
             edges = score_edges(
                 all_parties,
                 warehouse=warehouse,

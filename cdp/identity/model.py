@@ -110,10 +110,11 @@ class ClusteringPolicy:
 
         A daily run re-weighs stored edges for the day's term frequencies and prior; a pair that
         drifts into the band can only be found if its edge was kept, so edges are kept a margin
-        (``EDGE_FLOOR_MARGIN_BITS``) below it. A record whose pairs may have risen by more than a
-        quarter bit since it was scored is scored again (:func:`cdp.resolve.reweigh.risen_records`), and a
-        daily run scores everything again once the population's growth or shrinking since the
-        last full scoring could use up the rest (:func:`cdp.resolve.reweigh.population_drift_bits`).
+        (``EDGE_FLOOR_MARGIN_BITS``) below it. A record whose own values became rare enough since
+        it was scored to lift its pairs by a quarter bit is scored again
+        (:func:`cdp.resolve.reweigh.risen_records`), and a daily run scores everything again once
+        the prior and the columns' totals have moved enough since the runs that scored the pairs
+        to use up the rest (:func:`cdp.resolve.reweigh.population_drift_bits`).
 
         Example:
             >>> round(ClusteringPolicy().edge_floor, 4)

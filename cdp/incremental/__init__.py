@@ -34,10 +34,11 @@ Example (the shape of an incremental run; the assets publish the returned frames
 
 Known limits: a changed clustering policy, linkage model or survivorship rule set needs the full
 path. Edges reused from earlier runs are re-weighed for each run's term frequencies and prior
-(:mod:`cdp.resolve.reweigh`), so their weights equal a full run's; their comparison levels keep
-the placeholder screening of the run that scored them (a value that becomes a placeholder later
-still counts as agreement on those pairs), so a periodic full refresh remains good practice. The
-customer 360 refresh equals the full build on the same clusters.
+(:mod:`cdp.resolve.reweigh`), so their weights equal a full run's; the holders of a value whose
+placeholder status flipped, and of values that became rarer, are scored again, and pairs never
+stored are bounded (:func:`cdp.resolve.reweigh.risen_records`,
+:func:`cdp.resolve.reweigh.population_drift_bits`). A periodic full refresh remains good practice
+as a safety net. The customer 360 refresh equals the full build on the same clusters.
 """
 
 from __future__ import annotations

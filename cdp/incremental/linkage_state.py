@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 _PREPARED = "prepared.parquet"
 _COUNTS = "value_counts.parquet"
 _DRIFT = "drift.parquet"
+_POPULATIONS = "populations.parquet"
 _META = "state.json"
 #: Background saves still writing, by state folder.
 _PENDING: dict[Path, threading.Thread] = {}
@@ -58,21 +59,28 @@ class LinkageState:
         value_counts: :func:`~cdp.resolve.prepare.value_counts` of the same records.
         drift: per record not scored since its values became rarer, how far its pairs may have
             risen so far (:attr:`cdp.resolve.reweigh.RecordDrift.carried`).
+        populations: :func:`cdp.resolve.reweigh.population_profile` of the last full scoring and
+            of every run since, oldest first (None: not recorded, and not checked).
     """
 
     prepared: pl.DataFrame
     value_counts: Mapping[str, pl.DataFrame]
     drift: pl.DataFrame = field(default_factory=lambda: _no_drift())
+    populations: pl.DataFrame | None = None
 
 
-def population_linkage_state(parties: pl.DataFrame) -> LinkageState:
+def population_linkage_state(parties: pl.DataFrame, *, model_json: str | None = None) -> LinkageState:
     """The state of ``parties`` computed from scratch (a first or full run): placeholders found
-    from the value counts, then every record prepared with them."""
+    from the value counts, then every record prepared with them. With the ``model_json`` they are
+    scored with, the population's profile starts the record of populations since this scoring."""
     from cdp.resolve.prepare import placeholder_flips, prepare_linkage_input, value_counts
+    from cdp.resolve.reweigh import population_profile
 
     counts = value_counts(parties)
     placeholders, _ = placeholder_flips(parties, arrived=None, departed=None, counts=counts)
-    return LinkageState(prepare_linkage_input(parties, placeholders=placeholders), counts)
+    prepared = prepare_linkage_input(parties, placeholders=placeholders)
+    populations = None if model_json is None else population_profile(prepared, model_json)
+    return LinkageState(prepared, counts, populations=populations)
 
 
 def counts_fit(counts: Mapping[str, pl.DataFrame], parties: pl.DataFrame) -> bool:
@@ -120,6 +128,7 @@ def load_linkage_state(folder: Path, *, run_id: str, code_version: str) -> Linka
         prepared = pl.read_parquet(run_folder / _PREPARED)
         counts = pl.read_parquet(run_folder / _COUNTS)
         drift = pl.read_parquet(run_folder / _DRIFT)
+        populations = pl.read_parquet(run_folder / _POPULATIONS) if meta.get("populations") else None
     except (OSError, pl.exceptions.PolarsError) as error:
         log.warning("linkage state of run %s unreadable (%s): recomputing", run_id, type(error).__name__)
         return None
@@ -129,7 +138,7 @@ def load_linkage_state(folder: Path, *, run_id: str, code_version: str) -> Linka
     }
     columns = [str(column) for column in meta["columns"]]
     return LinkageState(
-        prepared, {column: by_column.get(column, _empty_counts()) for column in columns}, drift
+        prepared, {column: by_column.get(column, _empty_counts()) for column in columns}, drift, populations
     )
 
 
@@ -187,7 +196,14 @@ def _save(folder: Path, state: LinkageState, *, run_id: str, code_version: str, 
     )
     counts.write_parquet(run_folder / _COUNTS, compression="lz4", statistics=False)
     state.drift.write_parquet(run_folder / _DRIFT, compression="lz4", statistics=False)
-    _write_meta(run_folder, code_version=code_version, columns=list(state.value_counts))
+    if state.populations is not None:
+        state.populations.write_parquet(run_folder / _POPULATIONS, statistics=False)
+    _write_meta(
+        run_folder,
+        code_version=code_version,
+        columns=list(state.value_counts),
+        populations=state.populations is not None,
+    )
     _prune(folder, keep={run_id, *([keep] if keep else [])})
 
 
@@ -202,12 +218,18 @@ def carry_linkage_state(folder: Path, *, from_run: str, to_run: str, code_versio
     target = _run_folder(folder, to_run)
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    for name in (_PREPARED, _COUNTS, _DRIFT):
+    populations = bool(meta.get("populations"))
+    for name in (_PREPARED, _COUNTS, _DRIFT, *([_POPULATIONS] if populations else [])):
         try:
             os.link(source / name, target / name)
         except OSError:
             shutil.copy2(source / name, target / name)
-    _write_meta(target, code_version=code_version, columns=[str(column) for column in meta["columns"]])
+    _write_meta(
+        target,
+        code_version=code_version,
+        columns=[str(column) for column in meta["columns"]],
+        populations=populations,
+    )
     _prune(folder, keep={from_run, to_run})
     return True
 
@@ -246,9 +268,11 @@ def _read_meta(run_folder: Path) -> dict[str, Any] | None:
     return meta
 
 
-def _write_meta(run_folder: Path, *, code_version: str, columns: list[str]) -> None:
+def _write_meta(run_folder: Path, *, code_version: str, columns: list[str], populations: bool) -> None:
     temporary = run_folder / f".{_META}.tmp"
-    temporary.write_text(json.dumps({"code_version": code_version, "columns": columns}))
+    temporary.write_text(
+        json.dumps({"code_version": code_version, "columns": columns, "populations": populations})
+    )
     temporary.replace(run_folder / _META)
     fsync_path(run_folder)
 

@@ -27,6 +27,20 @@ log = logging.getLogger(__name__)
 _PAIR_KEYS = ["source_l", "record_id_l", "source_r", "record_id_r"]
 
 
+class FullScoringNeeded(Exception):
+    """Only scoring every pair again is sure to give what a full run gives: the population changed
+    enough since its last full scoring that a pair kept below the edge floor may have risen into
+    the review band, or the kept linkage state does not fit today's records.
+
+    Attributes:
+        reason: why, for the run log.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class IncrementResolution:
     """Output of :func:`resolve_increment`.
@@ -182,17 +196,21 @@ def resolve_increment(
             updated_value_counts,
             value_counts,
         )
-        from cdp.resolve.reweigh import risen_records
+        from cdp.resolve.reweigh import (
+            POPULATION_DRIFT_BITS,
+            population_drift_bits,
+            population_profile,
+            risen_records,
+        )
 
-        counts = None
-        # Kept even if the rest of the state is computed again: it is per record, not per population.
         carried = None if linkage_state is None else linkage_state.drift
+        populations = None if linkage_state is None else linkage_state.populations
         if linkage_state is not None:
             counts = updated_value_counts(linkage_state.value_counts, arrived=batch, departed=delta.replaced)
             if not counts_fit(counts, parties):
-                log.warning("the kept linkage state does not fit today's records: computing it again")
-                counts, linkage_state = None, None
-        if counts is None:
+                # Nor can what it carries since the last full scoring be trusted, or recounted.
+                raise FullScoringNeeded("the kept linkage state does not fit today's records")
+        else:
             counts = value_counts(parties)
         # The population changed: today's term frequencies and prior apply to every edge.
         placeholders, flips = placeholder_flips(
@@ -211,10 +229,20 @@ def resolve_increment(
                 linkage_state.prepared, batch=batch, removed=removed, placeholders=placeholders
             )
             if prepared.height != parties.height:
-                log.warning("the kept linkage input does not fit today's records: preparing it again")
-                prepared = None
-        if prepared is None:
+                raise FullScoringNeeded("the kept linkage input does not fit today's records")
+        else:
             prepared = prepare_linkage_input(parties, placeholders=placeholders)
+        today = population_profile(prepared, model_json)
+        if populations is not None:
+            bits = population_drift_bits(populations, today, model_json)
+            if bits > POPULATION_DRIFT_BITS:
+                scored_in_full = int(populations["records"][0])
+                raise FullScoringNeeded(
+                    f"the population changed since it was last scored in full ({scored_in_full:,} -> "
+                    f"{prepared.height:,} records): pairs below the edge floor may have drifted "
+                    f"{bits:.2f} bits (budget {POPULATION_DRIFT_BITS:.2f})"
+                )
+            populations = pl.concat([populations, today], how="vertical_relaxed")
         # Yesterday's rows of the records that changed or left (an erased one too, if delivered);
         # the placeholder-flip holders added to the batch above neither arrived nor left.
         departed = (
@@ -248,6 +276,7 @@ def resolve_increment(
             prepared,
             counts,
             drift.carried.filter(~pl.col("unique_id").is_in(scored_ids.to_series().implode())),
+            populations,
         )
         previous_edges, reweighed_keys = _reweighed(
             previous_edges, prepared, model_json, policy, floor, review_queue=previous_review_queue

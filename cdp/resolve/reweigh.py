@@ -23,6 +23,7 @@ import polars as pl
 from splink.internals.settings_creator import SettingsCreator
 
 from cdp.identity.graph import key_hash
+from cdp.identity.model import EDGE_FLOOR_MARGIN_BITS
 from cdp.resolve.predict import SPLINK_REASON
 
 
@@ -160,24 +161,26 @@ def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: st
     )
 
 
-#: A record whose pairs may have gained more than this many bits of match weight since it was last
-#: scored (the values it holds became rarer, or the population shrank) is scored again. Edges are
-#: kept down to one bit below the review band (``ClusteringPolicy.edge_floor``); a pair never stored
-#: moves only with the weights, so this leaves most of that bit for the slow drift of a growing
-#: population.
+#: A record whose own values' rise since it was last scored (other holders left: the values became
+#: rarer) may have lifted its pairs by more than this many bits is scored again. Edges are kept down
+#: to one bit below the review band (``ClusteringPolicy.edge_floor``); a pair never stored moves
+#: only with the weights, so the rest of that bit is left for what every pair shares
+#: (:data:`POPULATION_DRIFT_BITS`).
 TERM_FREQUENCY_JUMP_BITS = 0.25
+#: What the population's changes may lift every pair below the edge floor by, since it was scored,
+#: before everything is scored again (:func:`population_drift_bits`): the rest of the margin.
+POPULATION_DRIFT_BITS = EDGE_FLOOR_MARGIN_BITS - TERM_FREQUENCY_JUMP_BITS
 
 
-def _term_frequency_weights(model_json: str) -> dict[str, dict[str, tuple[float, float]]]:
-    """Per comparison, per prepared column it adjusts for term frequency: the largest weight and
-    the smallest minimum (a pair takes one level of each comparison, so one of its columns)."""
+def _term_frequency_weights(model_json: str) -> dict[str, dict[str, float]]:
+    """Per comparison, per prepared column it adjusts for term frequency: the largest weight (a
+    pair takes one level of each comparison, so one of its columns)."""
     _, levels = _levels(model_json)
-    weights: dict[str, dict[str, tuple[float, float]]] = {}
+    weights: dict[str, dict[str, float]] = {}
     for level in levels:
         if level.tf_column and level.tf_weight > 0:
             columns = weights.setdefault(level.comparison, {})
-            weight, minimum = columns.get(level.tf_column, (0.0, 1.0))
-            columns[level.tf_column] = (max(weight, level.tf_weight), min(minimum, level.tf_minimum))
+            columns[level.tf_column] = max(columns.get(level.tf_column, 0.0), level.tf_weight)
     return weights
 
 
@@ -216,30 +219,29 @@ def risen_records(
     min_bits: float = TERM_FREQUENCY_JUMP_BITS,
 ) -> RecordDrift:
     """Records whose pairs may have gained more than ``min_bits`` of match weight since they were
-    last scored, and what the others have gained so far.
+    last scored, by their own values becoming rarer, and what the others have gained so far.
 
     Only stored edges are re-weighed (:func:`reweigh_edges`). A pair scored below the edge floor
     on an earlier day is not stored, so when a value the two records share becomes rarer (two of
-    the three holders of an e-mail address left: +1.6 bits), or a column is filled in on many
-    records (every value of it gets rarer), or the population shrinks (the prior rises), the pair
-    can rise into the review band or over the threshold unseen. A pair agrees on at most the
-    values one of its records holds, so per record the bound is, per comparison, the largest rise
-    of a value it holds, summed over the comparisons. That rise has two parts:
+    the three holders of an e-mail address left: +1.6 bits), the pair can rise into the review
+    band or over the threshold unseen. With the model's term-frequency adjustment, agreeing on a
+    value weighs ``w * (log2(u_exact) - log2(count / holders))``: it moves with the value's
+    ``count`` and with its column's non-null ``holders``. This function bounds the first part;
+    the second, shared by every pair agreeing on the column, and the prior are bounded for the
+    whole population (:func:`population_drift_bits`).
 
-    - the value's own count falling (holders of it left): this adds up over the days since the
-      record was scored, in ``carried``, so a value that loses a holder a day is caught as surely
-      as one that loses them all at once;
-    - the column's filled-in total growing, and the prior rising, which every holder shares: today's
-      is added here, and their slow drift with the population's size is bounded by
-      :func:`population_drift_bits`.
-
-    A record over ``min_bits`` is scored again, as a full run would score its pairs.
+    A pair agrees on at most the values one of its records holds, so per record the bound is, per
+    comparison, the largest ``w * log2(count then / count now)`` of a value it holds (when
+    positive), summed over the comparisons. It adds up over the runs since the record was last
+    scored (``carried``), so a value that loses a holder a day is caught as surely as one that
+    loses them all at once. A record over ``min_bits`` is scored again, as a full run would score
+    its pairs.
 
     Args:
         prepared: today's prepared linkage input of every record.
         arrived: keys (``source``, ``record_id``) of the new and changed records.
         departed: the previous prepared rows of the changed and removed records.
-        model_json: the model, for its term-frequency columns, weights and minimum.
+        model_json: the model, for its term-frequency columns and weights.
         carried: the last run's :attr:`RecordDrift.carried` (None: nothing carried).
         min_bits: the rise that calls for scoring a record again.
 
@@ -252,73 +254,45 @@ def risen_records(
     if departed.is_empty() and arrived.is_empty():
         return RecordDrift(prepared.select(keys).clear(), carried)
     arrived_rows = prepared.join(arrived.select(keys), on=keys, how="semi")
-    records_now = prepared.height
-    records_then = records_now - arrived_rows.height + departed.height
-    # The prior scales as 1 / (records - 1), for every pair alike: it falls as the population grows.
-    prior_rise = math.log2(max(records_then - 1, 1) / max(records_now - 1, 1))
-    own: list[pl.Expr] = []
-    shared: list[pl.Expr] = []
+    rises: list[pl.Expr] = []
     weights = _term_frequency_weights(model_json)
     for comparison in sorted(weights):
-        rises = [
+        by_column = [
             rise
-            for column, (weight, minimum) in sorted(weights[comparison].items())
-            if (rise := _value_rise(prepared, arrived_rows, departed, column, weight, minimum)) is not None
+            for column, weight in sorted(weights[comparison].items())
+            if (rise := _value_rise(prepared, arrived_rows, departed, column, weight)) is not None
         ]
-        if rises:
-            own.append(pl.max_horizontal([by_count for by_count, _ in rises]))
-            shared.append(pl.max_horizontal([by_total for _, by_total in rises]))
+        if by_column:
+            rises.append(pl.max_horizontal(by_column))
     frame = prepared.lazy().select(
-        *keys,
-        "unique_id",
-        _own=pl.sum_horizontal(own) if own else pl.lit(0.0),
-        # A falling prior is not counted against the rise: population_drift_bits already sets it
-        # against the term frequencies' growth.
-        _shared=(pl.sum_horizontal(shared) if shared else pl.lit(0.0)) + max(prior_rise, 0.0),
+        *keys, "unique_id", _rise=pl.sum_horizontal(rises) if rises else pl.lit(0.0)
     )
     if carried.height:
         frame = frame.join(carried.lazy(), on="unique_id", how="left", maintain_order="left")
     else:
         frame = frame.with_columns(bits=pl.lit(None, pl.Float64))
-    accumulated = pl.col("bits").fill_null(0.0) + pl.col("_own")
-    scored = frame.select(
-        *keys, "unique_id", bits=accumulated, risen=accumulated + pl.col("_shared") > min_bits
-    ).collect()
+    accumulated = pl.col("bits").fill_null(0.0) + pl.col("_rise")
+    scored = frame.select(*keys, "unique_id", bits=accumulated).collect()
     return RecordDrift(
-        risen=scored.filter("risen").select(keys),
-        carried=scored.filter(~pl.col("risen") & (pl.col("bits") > 0)).select(list(DRIFT_COLUMNS)),
+        risen=scored.filter(pl.col("bits") > min_bits).select(keys),
+        carried=scored.filter((pl.col("bits") > 0) & (pl.col("bits") <= min_bits)).select(
+            list(DRIFT_COLUMNS)
+        ),
     )
 
 
 def _value_rise(
-    prepared: pl.DataFrame,
-    arrived_rows: pl.DataFrame,
-    departed: pl.DataFrame,
-    column: str,
-    weight: float,
-    minimum: float,
-) -> tuple[pl.Expr, pl.Expr] | None:
-    """Per record, how much its value of ``column`` gained as agreement evidence with the batch,
-    in two parts: by the value's own count (the records holding it), and by the column's
-    filled-in total (every holder alike). Each is 0 when it lost, or the record has no value;
-    None when the column is not in the input.
-
-    Their sum bounds the whole rise: with ``H`` the column's non-null records and ``m`` the
-    term-frequency minimum, ``max(then / H_then, m) <= max(then / H_now, m) * H_now / H_then``
-    when the column grew, and ``<= max(then / H_now, m)`` when it shrank.
-    """
+    prepared: pl.DataFrame, arrived_rows: pl.DataFrame, departed: pl.DataFrame, column: str, weight: float
+) -> pl.Expr | None:
+    """Per record, how much its value of ``column`` gained as agreement evidence by its own count
+    falling with the batch (0 when it did not fall, or the record has no value); None when the
+    column is not in the input."""
     if column not in prepared.columns or column not in departed.columns:
         return None
     left = departed.select(pl.col(column).alias("value")).drop_nulls().group_by("value").agg(left=pl.len())
     came = (
         arrived_rows.select(pl.col(column).alias("value")).drop_nulls().group_by("value").agg(came=pl.len())
     )
-    holders_now = prepared[column].count()
-    holders_then = holders_now - came["came"].sum() + left["left"].sum()
-    if holders_now == 0 or holders_then <= 0:
-        return None
-    held = pl.col(column).is_not_null()
-    by_total = pl.when(held).then(max(0.0, weight * math.log2(holders_now / holders_then))).otherwise(0.0)
     moved = left.join(came, on="value", how="full", coalesce=True).select(
         "value",
         change=pl.col("came").fill_null(0).cast(pl.Int64) - pl.col("left").fill_null(0).cast(pl.Int64),
@@ -330,51 +304,84 @@ def _value_rise(
         .agg(now=pl.len().cast(pl.Int64))
         .join(moved, on="value")
     )
-    tf_now = pl.max_horizontal(pl.col("now") / holders_now, pl.lit(minimum))
-    tf_then = pl.max_horizontal((pl.col("now") - pl.col("change")) / holders_now, pl.lit(minimum))
     # A value held by one record today agrees with nobody: no pair gains by it.
     rise = pl.when((pl.col("now") >= 2) & (pl.col("now") > pl.col("change"))).then(
-        weight * (tf_then.log(2) - tf_now.log(2))
+        weight * ((pl.col("now") - pl.col("change")) / pl.col("now")).log(2)
     )
-    by_value = counted.select("value", rise=rise.fill_null(0.0))
+    by_value = counted.select("value", rise=rise.fill_null(0.0).clip(lower_bound=0.0))
     by_count = pl.col(column).replace_strict(
         by_value["value"], by_value["rise"], default=0.0, return_dtype=pl.Float64
     )
-    return pl.when(held).then(by_count.clip(lower_bound=0.0)).otherwise(0.0), by_total
+    return pl.when(pl.col(column).is_not_null()).then(by_count).otherwise(0.0)
 
 
-def population_drift_bits(
-    populations: list[int], records: int, model_json: str, *, prior_scales: bool
-) -> float:
-    """How far a pair kept below the edge floor may have risen since it was scored, from the
-    population's size alone, given the sizes of every run since the last full scoring.
+def population_profile(prepared: pl.DataFrame, model_json: str) -> pl.DataFrame:
+    """One row describing a scored population for :func:`population_drift_bits`: its ``records``,
+    the model's prior (``prior_bits``, log2 odds, as scaled to this population) and, per column the
+    model adjusts for term frequency, how many records hold a value in it (``holders_<column>``)."""
+    prior_bits, _ = _levels(model_json)
+    columns = sorted(
+        {column for by_column in _term_frequency_weights(model_json).values() for column in by_column}
+    )
+    return pl.DataFrame(
+        {
+            "records": [prepared.height],
+            "prior_bits": [prior_bits],
+            **{
+                f"holders_{column}": [prepared[column].count() if column in prepared.columns else 0]
+                for column in columns
+            },
+        },
+        schema={
+            "records": pl.Int64(),
+            "prior_bits": pl.Float64(),
+            **{f"holders_{column}": pl.Int64() for column in columns},
+        },
+    )
 
-    As the population grows, a value held by the same few records gets rarer: each comparison
-    agreeing on it with a term-frequency adjustment gains ``log2(growth)`` times its weight, while
-    the prior (when it scales with the population) loses ``log2(growth)``. As it shrinks, a pair
-    agreeing on no such value gains what the prior gains. A pair was scored on one of those runs,
-    so the bound is the larger of the two, from the smallest and the largest size.
+
+def population_drift_bits(scored: pl.DataFrame, today: pl.DataFrame, model_json: str) -> float:
+    """How far any pair kept below the edge floor may have risen since it was scored, by what every
+    pair shares: the prior, and the non-null totals of the term-frequency columns.
+
+    A pair last scored on run ``t`` weighs today, for a value it agrees on with a term-frequency
+    adjustment, ``w * log2(holders now / holders at t)`` more (a column filled in on more records
+    makes each value rarer; its own count moving is :func:`risen_records`' part), and the prior's
+    change more. Per comparison a pair agrees on one column at most, or none. The bound is the
+    largest, over the runs since the last full scoring, of the prior's change plus, per comparison,
+    the largest column rise (or 0). Exact for the model's arithmetic when no term-frequency minimum
+    clamps the frequencies (Splink's default; the shipped model sets none).
 
     Args:
-        populations: party records of the last full scoring and of every run since (not empty).
-        records: party records today.
+        scored: :func:`population_profile` of the last full scoring and of every run since.
+        today: :func:`population_profile` of today's population.
         model_json: the model, for its term-frequency weights.
-        prior_scales: whether the prior is rescaled to the population (``ModelVersion.trained_records``).
+
+    Returns:
+        The bound in bits (0 when nothing rose; infinite when a column's count is missing).
 
     Example:
         >>> import json
         >>> model = json.dumps({"link_type": "dedupe_only", "probability_two_random_records_match": 0.01,
         ...     "comparisons": [], "blocking_rules_to_generate_predictions": []})
-        >>> population_drift_bits([1000], 2000, model, prior_scales=True), population_drift_bits(
-        ...     [1000, 2000], 1000, model, prior_scales=True)
-        (0.0, 1.0)
+        >>> then = population_profile(pl.DataFrame({"first_name": ["a"]}), model)
+        >>> population_drift_bits(then.with_columns(prior_bits=pl.col("prior_bits") - 1), then, model)
+        1.0
     """
-    smallest, largest = min(populations), max(populations)
-    if smallest <= 0 or records <= 0:
-        return math.inf
     weights = _term_frequency_weights(model_json)
-    prior = 1.0 if prior_scales else 0.0
-    slope = sum(max(weight for weight, _ in columns.values()) for columns in weights.values()) - prior
-    grown = max(0.0, slope) * max(0.0, math.log2(records / smallest))
-    shrunk = prior * max(0.0, math.log2(largest / records))
-    return max(grown, shrunk)
+    now = today.row(0, named=True)
+    worst = 0.0
+    for then in scored.iter_rows(named=True):
+        bits = float(now["prior_bits"]) - float(then["prior_bits"])
+        for columns in weights.values():
+            rises = [0.0]
+            for column, weight in columns.items():
+                name = f"holders_{column}"
+                if then.get(name) is None or now.get(name) is None:
+                    return math.inf
+                # Nobody held a value in the column then (no pair agreed on it) or now (none does).
+                if then[name] > 0 and now[name] > 0:
+                    rises.append(weight * math.log2(now[name] / then[name]))
+            bits += max(rises)
+        worst = max(worst, bits)
+    return worst

@@ -209,9 +209,9 @@ TABLE_DOCS: tuple[TableDoc, ...] = (
             "mode": "full | incremental.",
             "reason": (
                 "Why: no previous run, --full-refresh, model, policy or code changed, the population "
-                "grew past the drift limit since its last full scoring, the last run's linkage state "
-                "was not kept, state reusable, or nothing to resolve (no party record or decision "
-                "changed)."
+                "drifted past the limit since its last full scoring, the last run's linkage state "
+                "was not kept or does not fit, state reusable, or nothing to resolve (no party "
+                "record or decision changed)."
             ),
             "model_version": "Version (content digest) of the linkage model used.",
             "code_version": "Digest of the cdp code that ran; a change resolves everything again.",

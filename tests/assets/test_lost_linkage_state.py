@@ -1,4 +1,5 @@
-"""A daily run whose last linkage state is gone scores every pair again, and says why."""
+"""A daily run scores every pair again, and says why, when its last linkage state is gone or the
+population drifted too far since its last full scoring."""
 
 from __future__ import annotations
 
@@ -25,11 +26,11 @@ def _land_and_run(bank: Path, warehouse: Path, batch: int) -> dict[str, object]:
     return Warehouse(warehouse).read("identity_runs").row(-1, named=True)
 
 
-def test_a_lost_linkage_state_makes_the_next_run_full_and_the_one_after_incremental(
+def test_a_lost_linkage_state_or_a_drifted_population_makes_a_daily_run_full(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bank, warehouse = tmp_path / "bank", tmp_path / "warehouse"
-    generate_bank(bank, persons=50, seed=5, months=0, batches=3)
+    generate_bank(bank, persons=50, seed=5, months=0, batches=4)
     shutil.copyfile(
         Path(__file__).resolve().parents[2] / "data" / "sample" / "linkage_model.json",
         bank / "linkage_model.json",
@@ -45,5 +46,14 @@ def test_a_lost_linkage_state_makes_the_next_run_full_and_the_one_after_incremen
     lost = _land_and_run(bank, warehouse, 2)
     assert (lost["mode"], lost["reason"]) == (FULL, "the last run's linkage state was not kept")
 
+    # The full run keeps a state with the population it scored: the next day is incremental.
     kept = _land_and_run(bank, warehouse, 3)
     assert (kept["mode"], kept["reason"]) == (INCREMENTAL, "previous state reusable")
+
+    # Every day moves the prior and the columns' totals a little; with no budget left for that,
+    # the day's population has drifted too far from the ones its pairs were scored in.
+    monkeypatch.setattr("cdp.resolve.reweigh.POPULATION_DRIFT_BITS", -1.0)
+    drifted = _land_and_run(bank, warehouse, 4)
+    assert drifted["mode"] == FULL
+    assert str(drifted["reason"]).startswith("the population changed since it was last scored in full")
+    assert drifted["scored_records"] == drifted["records"]

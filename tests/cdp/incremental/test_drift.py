@@ -10,14 +10,17 @@ import polars as pl
 import pytest
 
 from cdp.identity.model import EDGE_FLOOR_MARGIN_BITS, ClusteringPolicy
-from cdp.pipeline import ModelVersion
 from cdp.resolve.prepare import prepare_linkage_input
-from cdp.resolve.reweigh import TERM_FREQUENCY_JUMP_BITS, population_drift_bits, risen_records
-from cdp.runmodes import FULL, INCREMENTAL, _drift_limit_reached
+from cdp.resolve.reweigh import (
+    POPULATION_DRIFT_BITS,
+    TERM_FREQUENCY_JUMP_BITS,
+    population_drift_bits,
+    population_profile,
+    risen_records,
+)
 from cdp.schemas.canonical import PARTY_COLUMNS, conform
 
 MODEL_FILE = Path(__file__).resolve().parents[3] / "data" / "sample" / "linkage_model.json"
-BUDGET = EDGE_FLOOR_MARGIN_BITS - TERM_FREQUENCY_JUMP_BITS
 
 
 def _odds(probability: float) -> float:
@@ -30,46 +33,49 @@ def test_the_edge_floor_sits_the_margin_below_the_review_band() -> None:
     assert bits == pytest.approx(EDGE_FLOOR_MARGIN_BITS)
 
 
-def test_population_drift_follows_the_models_term_frequency_weights() -> None:
-    model = MODEL_FILE.read_text()
-    # first_name, email and household each adjust for term frequency with weight 1: a pair can
-    # gain 3 bits per doubling and lose 1 to the prior.
-    assert population_drift_bits([1000], 2000, model, prior_scales=True) == pytest.approx(2.0)
-    # A prior that does not scale with the population does not offset the rise.
-    assert population_drift_bits([1000], 2000, model, prior_scales=False) == pytest.approx(3.0)
-    # Shrinking lifts pairs through the prior, from the largest size since the full scoring.
-    assert population_drift_bits([1000, 1600], 800, model, prior_scales=True) == pytest.approx(1.0)
-    assert population_drift_bits([0], 10, model, prior_scales=True) == math.inf
+def _profile(model: str, *, records: int, scale: float = 1.0, **holders: int) -> pl.DataFrame:
+    """A population_profile of ``records`` records, every term-frequency column filled in on
+    all of them unless given, with the prior of the model scaled by ``scale``."""
     settings = json.loads(model)
-    for comparison in settings["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            level.pop("tf_adjustment_column", None)
-            level.pop("tf_adjustment_weight", None)
-    assert population_drift_bits([1000], 2000, json.dumps(settings), prior_scales=True) == 0.0
-
-
-def _runs(*rows: tuple[str, int]) -> pl.DataFrame:
-    return pl.DataFrame({"mode": [mode for mode, _ in rows], "records": [records for _, records in rows]})
-
-
-def test_a_daily_run_scores_everything_again_once_size_changes_could_use_up_the_margin() -> None:
-    model = ModelVersion(MODEL_FILE.read_text(), origin="test", trained_records=4000)
-    growth = 2 ** (BUDGET / 2)  # 30%: two bits per doubling with the shipped model
-    runs = _runs((FULL, 1_000), (INCREMENTAL, 1_100), (INCREMENTAL, 1_200))
-    assert _drift_limit_reached(runs, math.floor(1_000 * growth), model) is None
-    reason = _drift_limit_reached(runs, math.ceil(1_000 * growth) + 1, model)
-    assert reason is not None and reason.startswith("population went from 1,000 to 1,298 records")
-    # Measured from the latest full scoring, not the first.
-    assert (
-        _drift_limit_reached(_runs((FULL, 1_000), (INCREMENTAL, 1_250), (FULL, 1_300)), 1_400, model) is None
+    settings["probability_two_random_records_match"] *= scale
+    filled = {
+        column: holders.get(column, records)
+        for column in ("first_name", "email", "email_local", "last_name", "postcode", "city")
+    }
+    prepared = pl.DataFrame(
+        {column: ["x"] * count + [None] * (records - count) for column, count in filled.items()},
+        schema=dict.fromkeys(filled, pl.String),
     )
-    # Shrinking too: from the largest size since, 2 ** 0.75 = 1.68 times smaller.
-    shrunk = _runs((FULL, 1_000), (INCREMENTAL, 1_200))
-    assert _drift_limit_reached(shrunk, 720, model) is None
-    assert _drift_limit_reached(shrunk, 700, model) is not None
-    # A full scoring of no records leaves nothing to compare with: score everything.
-    assert _drift_limit_reached(_runs((FULL, 0)), 10, model) is not None
-    assert _drift_limit_reached(None, 10_000, model) is None
+    return population_profile(prepared, json.dumps(settings))
+
+
+def test_population_drift_follows_the_column_totals_and_the_prior_since_each_scoring() -> None:
+    model = MODEL_FILE.read_text()
+    then = _profile(model, records=1000)
+    # first_name, email and household each adjust for term frequency with weight 1: doubling every
+    # column gains a pair agreeing on all three 3 bits; the prior, scaled to twice the records,
+    # loses about 1.
+    doubled = _profile(model, records=2000, scale=999 / 1999)
+    prior_fall = float(then["prior_bits"][0] - doubled["prior_bits"][0])
+    assert prior_fall == pytest.approx(1.0, abs=0.01)
+    assert population_drift_bits(then, doubled, model) == pytest.approx(3 - prior_fall)
+    # A prior that does not scale with the population does not offset the rise.
+    assert population_drift_bits(then, _profile(model, records=2000), model) == pytest.approx(3.0)
+    # E-mail filled in on twice the records, the population the same: only e-mail pairs gain.
+    filled = _profile(model, records=1000, email=1000, email_local=1000)
+    half_filled = _profile(model, records=1000, email=500, email_local=400)
+    assert population_drift_bits(half_filled, filled, model) == pytest.approx(math.log2(1000 / 400))
+    # Shrinking lifts pairs through the prior; the columns' shrinking lifts nobody.
+    assert population_drift_bits(doubled, then, model) == pytest.approx(prior_fall)
+    # Measured from every run since the full scoring: the largest wins.
+    history = pl.concat([then, doubled])
+    assert population_drift_bits(history, doubled, model) == pytest.approx(3 - prior_fall)
+    assert population_drift_bits(history, then, model) == pytest.approx(prior_fall)
+    # A column nobody held then agreed on nothing; a column not recorded then cannot be bounded.
+    empty_then = _profile(model, records=1000, first_name=0)
+    assert population_drift_bits(empty_then, then, model) == 0.0
+    assert population_drift_bits(then.drop("holders_city"), then, model) == math.inf
+    assert POPULATION_DRIFT_BITS == EDGE_FLOOR_MARGIN_BITS - TERM_FREQUENCY_JUMP_BITS
 
 
 def _parties(rows: list[tuple[str, str, str | None]]) -> pl.DataFrame:
@@ -95,9 +101,11 @@ def test_records_whose_values_became_rarer_are_named_and_no_others() -> None:
     after = prepare_linkage_input(_parties(shared + filler))
     departed = before.filter(pl.col("record_id").str.starts_with("L"))
     risen = risen_records(after, arrived=after.clear(), departed=departed, model_json=model).risen
-    # The address went from six holders to two: +1.6 bits for A and B; the prior rose 0.02.
+    # The address went from six holders to two: +1.6 bits for A and B.
     assert sorted(risen["record_id"].to_list()) == ["A", "B"]
-    # Filling in e-mails on 300 records that had none makes every address rarer.
+    # Filling in e-mails on 300 records that had none makes every address rarer, the shared one
+    # too, but not by its own count: the column's total is the population's part of the bound
+    # (log2(402 / 102) = 2 bits here, over the budget: everything is scored again).
     blank = [(record_id, first, None) for record_id, first, _ in filler[:300]]
     without = prepare_linkage_input(_parties(shared + blank + filler[300:]))
     filled = prepare_linkage_input(_parties(shared + filler))
@@ -108,7 +116,9 @@ def test_records_whose_values_became_rarer_are_named_and_no_others() -> None:
         departed=without.join(changed.select("source", "record_id"), on=["source", "record_id"], how="semi"),
         model_json=model,
     ).risen
-    assert {"A", "B"} <= set(risen["record_id"].to_list())
+    assert not {"A", "B"} & set(risen["record_id"].to_list())
+    bits = population_drift_bits(population_profile(without, model), population_profile(filled, model), model)
+    assert bits == pytest.approx(math.log2(402 / 102)) and bits > POPULATION_DRIFT_BITS
     # Nothing moved: nobody.
     assert risen_records(
         after, arrived=after.clear(), departed=after.clear(), model_json=model

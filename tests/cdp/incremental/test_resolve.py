@@ -17,6 +17,7 @@ from cdp.identity import (
 )
 from cdp.incremental import resolve_increment
 from cdp.incremental.linkage_state import population_linkage_state
+from cdp.incremental.resolve import FullScoringNeeded
 from cdp.schemas.canonical import conform
 
 
@@ -356,7 +357,7 @@ def test_a_value_losing_a_few_holders_a_day_lifts_a_pair_never_stored_as_a_full_
     yesterday = population(frosts[0])
     edges, state, queue = full_run(yesterday, model_json, engine)
     assert edges.filter(pair).is_empty()
-    kept = population_linkage_state(yesterday)
+    kept = population_linkage_state(yesterday, model_json=model_json)
     for day, count in enumerate(frosts[1:], start=1):
         today = population(count)
         result = step(
@@ -376,6 +377,42 @@ def test_a_value_losing_a_few_holders_a_day_lifts_a_pair_never_stored_as_a_full_
     else:
         # What the carried drift is for: judged one day at a time, the pair is never scored again.
         assert queue.filter(pair).is_empty()
+
+
+def test_a_column_filled_in_on_many_records_scores_every_pair_again(model_json, engine, kit, full_run):
+    k = kit
+
+    def person(i: int, *, email: bool) -> dict[str, object]:
+        return k.rec(
+            f"F{i}",
+            f"first{i}",
+            f"last{i}",
+            k.D3 + dt.timedelta(days=i),
+            email=f"f{i}@mail.com" if email else None,
+        )
+
+    base = k.frame(*(person(i, email=i < 50) for i in range(150)))
+    edges, state, queue = full_run(base, model_json, engine)
+    kept = population_linkage_state(base, model_json=model_json)
+    # A quiet day: one new record. It goes on incrementally and records its population.
+    quiet = k.frame(*(person(i, email=i < 50) for i in range(151)))
+    result = step(base, quiet, edges, state, queue, model_json, engine, run="r1", linkage_state=kept)
+    assert result.linkage_state is not None and result.linkage_state.populations is not None
+    assert result.linkage_state.populations["records"].to_list() == [150, 151]
+    # E-mails filled in on 100 more records: every address is three times rarer (1.6 bits).
+    filled = k.frame(*(person(i, email=True) for i in range(151)))
+    with pytest.raises(FullScoringNeeded, match=r"scored in full \(150 -> 151 records\)"):
+        step(
+            quiet,
+            filled,
+            result.edges,
+            result.state,
+            result.review_queue,
+            model_json,
+            engine,
+            run="r2",
+            linkage_state=result.linkage_state,
+        )
 
 
 def test_a_guarded_component_is_split_again_by_todays_weights(model_json, engine, kit, full_run):
