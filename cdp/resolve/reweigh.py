@@ -184,13 +184,9 @@ def _term_frequency_weights(model_json: str) -> dict[str, dict[str, float]]:
     return weights
 
 
-#: Columns of :attr:`RecordDrift.carried`.
-DRIFT_COLUMNS = {"unique_id": pl.String(), "bits": pl.Float64()}
-
-
 def no_drift() -> pl.DataFrame:
     """A :attr:`RecordDrift.carried` frame with no record."""
-    return pl.DataFrame(schema=DRIFT_COLUMNS)
+    return pl.DataFrame(schema={"unique_id": pl.String()})
 
 
 @dataclass(frozen=True)
@@ -200,9 +196,10 @@ class RecordDrift:
     Attributes:
         risen: ``source``, ``record_id`` of the records to score again: their pairs may have
             gained more than the allowed bits since the record was last scored.
-        carried: ``unique_id``, ``bits``: for every other record whose own values became rarer
-            since it was last scored, how much its pairs may have gained by that so far (only
-            rows above 0). The next run adds its batch's rise to it.
+        carried: ``unique_id`` and, per comparison of the model, ``bits_<comparison>``: for every
+            other record whose own values became rarer since it was last scored, the most its
+            pairs may have gained by that, per comparison, so far (only rows above 0). The next
+            run carries it on with its batch.
     """
 
     risen: pl.DataFrame
@@ -230,12 +227,15 @@ def risen_records(
     the second, shared by every pair agreeing on the column, and the prior are bounded for the
     whole population (:func:`population_drift_bits`).
 
-    A pair agrees on at most the values one of its records holds, so per record the bound is, per
-    comparison, the largest ``w * log2(count then / count now)`` of a value it holds (when
-    positive), summed over the comparisons. It adds up over the runs since the record was last
-    scored (``carried``), so a value that loses a holder a day is caught as surely as one that
-    loses them all at once. A record over ``min_bits`` is scored again, as a full run would score
-    its pairs.
+    Per record and comparison, a batch moves the value it holds by ``w * log2(count before /
+    count after)`` bits (the largest over the comparison's columns). Carried from run to run as
+    ``max(0, carried + today's)``, that is the most the value rose from its lowest point since the
+    record was scored: at least what it rose since any later day, when one of its pairs may have
+    been scored. So a value that loses a holder a day is caught as surely as one that loses them
+    all at once, while one that loses and regains holders is not counted twice. The term-frequency
+    levels are exact matches (both records of an agreeing pair hold the value), so a pair gains
+    at most the sum over comparisons of one of its records' bits: a record over ``min_bits`` is
+    scored again, as a full run would score its pairs.
 
     Args:
         prepared: today's prepared linkage input of every record.
@@ -254,8 +254,8 @@ def risen_records(
     if departed.is_empty() and arrived.is_empty():
         return RecordDrift(prepared.select(keys).clear(), carried)
     arrived_rows = prepared.join(arrived.select(keys), on=keys, how="semi")
-    rises: list[pl.Expr] = []
     weights = _term_frequency_weights(model_json)
+    today: dict[str, pl.Expr] = {}
     for comparison in sorted(weights):
         by_column = [
             rise
@@ -263,20 +263,27 @@ def risen_records(
             if (rise := _value_rise(prepared, arrived_rows, departed, column, weight)) is not None
         ]
         if by_column:
-            rises.append(pl.max_horizontal(by_column))
+            today[comparison] = pl.max_horizontal(by_column)
     frame = prepared.lazy().select(
-        *keys, "unique_id", _rise=pl.sum_horizontal(rises) if rises else pl.lit(0.0)
+        *keys, "unique_id", **{f"_today_{name}": rise for name, rise in today.items()}
     )
-    if carried.height:
+    joined = set(carried.columns) if carried.height else set()
+    if joined:
         frame = frame.join(carried.lazy(), on="unique_id", how="left", maintain_order="left")
-    else:
-        frame = frame.with_columns(bits=pl.lit(None, pl.Float64))
-    accumulated = pl.col("bits").fill_null(0.0) + pl.col("_rise")
-    scored = frame.select(*keys, "unique_id", bits=accumulated).collect()
+    bits = {
+        f"bits_{name}": pl.max_horizontal(
+            pl.lit(0.0),
+            (pl.col(f"bits_{name}").fill_null(0.0) if f"bits_{name}" in joined else pl.lit(0.0))
+            + pl.col(f"_today_{name}"),
+        )
+        for name in today
+    }
+    total = pl.sum_horizontal(list(bits.values())) if bits else pl.lit(0.0)
+    scored = frame.select(*keys, "unique_id", _total=total, **bits).collect()
     return RecordDrift(
-        risen=scored.filter(pl.col("bits") > min_bits).select(keys),
-        carried=scored.filter((pl.col("bits") > 0) & (pl.col("bits") <= min_bits)).select(
-            list(DRIFT_COLUMNS)
+        risen=scored.filter(pl.col("_total") > min_bits).select(keys),
+        carried=scored.filter((pl.col("_total") > 0) & (pl.col("_total") <= min_bits)).select(
+            "unique_id", *bits
         ),
     )
 
@@ -285,8 +292,9 @@ def _value_rise(
     prepared: pl.DataFrame, arrived_rows: pl.DataFrame, departed: pl.DataFrame, column: str, weight: float
 ) -> pl.Expr | None:
     """Per record, how much its value of ``column`` gained as agreement evidence by its own count
-    falling with the batch (0 when it did not fall, or the record has no value); None when the
-    column is not in the input."""
+    moving with the batch: negative when the count grew, 0 when it did not move, the record has
+    no value, or no pair can agree on it (it had no holder before, or has one now); None when
+    the column is not in the input."""
     if column not in prepared.columns or column not in departed.columns:
         return None
     left = departed.select(pl.col(column).alias("value")).drop_nulls().group_by("value").agg(left=pl.len())
@@ -304,11 +312,10 @@ def _value_rise(
         .agg(now=pl.len().cast(pl.Int64))
         .join(moved, on="value")
     )
-    # A value held by one record today agrees with nobody: no pair gains by it.
     rise = pl.when((pl.col("now") >= 2) & (pl.col("now") > pl.col("change"))).then(
         weight * ((pl.col("now") - pl.col("change")) / pl.col("now")).log(2)
     )
-    by_value = counted.select("value", rise=rise.fill_null(0.0).clip(lower_bound=0.0))
+    by_value = counted.select("value", rise=rise.fill_null(0.0))
     by_count = pl.col(column).replace_strict(
         by_value["value"], by_value["rise"], default=0.0, return_dtype=pl.Float64
     )

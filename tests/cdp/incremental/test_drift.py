@@ -152,7 +152,32 @@ def test_a_value_losing_a_few_holders_a_day_is_caught_once_its_rise_adds_up() ->
         if day == 2:
             # ... but the name's holders carry what they gained so far, and nobody else does.
             assert carried.height == 2 + 34
-            assert carried["bits"].to_list() == pytest.approx([math.log2(42 / 36)] * carried.height)
+            assert carried["bits_first_name"].to_list() == pytest.approx(
+                [math.log2(42 / 36)] * carried.height
+            )
     # ... and the third day takes them over it: every remaining holder is scored again.
     assert named == {1: set(), 2: set(), 3: {"A", "B", *(r for r, _, _ in holders[9:])}}
     assert carried is not None and carried.is_empty()
+
+
+def test_a_value_that_loses_and_regains_holders_carries_nothing() -> None:
+    model = MODEL_FILE.read_text()
+    shared = [("A", "kim", "a@mail.com"), ("B", "kim", "b@mail.com")]
+    holders = [(f"L{i:02d}", "kim", f"l{i}@mail.com") for i in range(40)]
+    filler = [(f"F{i}", f"name{i}", f"f{i}@mail.com") for i in range(400)]
+    full = prepare_linkage_input(_parties(shared + holders + filler))
+    fewer = prepare_linkage_input(_parties(shared + holders[3:] + filler))
+    leaving = full.filter(pl.col("record_id").is_in(["L00", "L01", "L02"]))
+    # Three of the name's holders leave, then three others take it: 42 -> 39 -> 42 holders.
+    lost = risen_records(fewer, arrived=fewer.clear(), departed=leaving, model_json=model)
+    assert lost.carried.height == 2 + 37
+    regained = risen_records(
+        full,
+        arrived=leaving.select("source", "record_id"),
+        departed=full.clear(),
+        model_json=model,
+        carried=lost.carried,
+    )
+    # Back to where it was: no pair of theirs weighs more than when they were scored.
+    assert regained.carried.filter(pl.col("unique_id").str.contains(":A$|:B$|:L")).is_empty()
+    assert regained.risen.filter(~pl.col("record_id").is_in(["L00", "L01", "L02"])).is_empty()
