@@ -184,6 +184,10 @@ def _term_frequency_weights(model_json: str) -> dict[str, dict[str, float]]:
     return weights
 
 
+#: Below this, a carried rise is rounding left over from a count that went down and back up.
+_NO_BITS = 1e-9
+
+
 def no_drift() -> pl.DataFrame:
     """A :attr:`RecordDrift.carried` frame with no record."""
     return pl.DataFrame(schema={"unique_id": pl.String()})
@@ -282,7 +286,7 @@ def risen_records(
     scored = frame.select(*keys, "unique_id", _total=total, **bits).collect()
     return RecordDrift(
         risen=scored.filter(pl.col("_total") > min_bits).select(keys),
-        carried=scored.filter((pl.col("_total") > 0) & (pl.col("_total") <= min_bits)).select(
+        carried=scored.filter((pl.col("_total") > _NO_BITS) & (pl.col("_total") <= min_bits)).select(
             "unique_id", *bits
         ),
     )

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from assets.resources import RunOptions
 from assets.runner import run_pipeline
 from cdp.identity.decisions import DECISION_FILE_COLUMNS
-from cdp.synth import generate_bank
 from cdp.warehouse import Warehouse
 
 AS_OF = "2026-10-31"
@@ -31,16 +30,9 @@ def _last_identity_run(warehouse: Path) -> dict[str, object]:
 
 
 def test_a_new_decision_applies_without_new_data_and_the_same_decisions_reuse_the_state(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small_bank: Callable[..., tuple[Path, Path]],
 ) -> None:
-    bank, warehouse = tmp_path / "bank", tmp_path / "warehouse"
-    generate_bank(bank, persons=150, seed=3, months=0, batches=1)
-    shutil.copyfile(
-        Path(__file__).resolve().parents[2] / "data" / "sample" / "linkage_model.json",
-        bank / "linkage_model.json",
-    )
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    (tmp_path / "dagster_home").mkdir()
+    bank, warehouse = small_bank(persons=150, seed=3, batches=1)
     shutil.copytree(bank / "batches" / "01", bank / "landing", dirs_exist_ok=True)
     _run(bank, warehouse)
     clusters = Warehouse(warehouse).read("identity_clusters")

@@ -4,6 +4,7 @@ population drifted too far since its last full scoring."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,6 @@ import pytest
 from assets.resources import RunOptions
 from assets.runner import run_pipeline
 from cdp.runmodes import FULL, INCREMENTAL, LINKAGE_STATE
-from cdp.synth import generate_bank
 from cdp.warehouse import Warehouse
 
 AS_OF = "2026-10-31"
@@ -27,17 +27,9 @@ def _land_and_run(bank: Path, warehouse: Path, batch: int) -> dict[str, object]:
 
 
 def test_a_lost_linkage_state_or_a_drifted_population_makes_a_daily_run_full(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small_bank: Callable[..., tuple[Path, Path]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bank, warehouse = tmp_path / "bank", tmp_path / "warehouse"
-    generate_bank(bank, persons=50, seed=5, months=0, batches=4)
-    shutil.copyfile(
-        Path(__file__).resolve().parents[2] / "data" / "sample" / "linkage_model.json",
-        bank / "linkage_model.json",
-    )
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    (tmp_path / "dagster_home").mkdir()
-    (bank / "landing").mkdir(exist_ok=True)
+    bank, warehouse = small_bank(persons=50, seed=5, batches=4)
     assert _land_and_run(bank, warehouse, 1)["mode"] == FULL
 
     # The state records how far each record's pairs below the edge floor may have drifted since it
