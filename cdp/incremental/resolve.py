@@ -198,10 +198,17 @@ def resolve_increment(
         )
         from cdp.resolve.reweigh import (
             POPULATION_DRIFT_BITS,
+            drift_bounds_exact,
             population_drift_bits,
             population_profile,
             risen_records,
         )
+
+        if not drift_bounds_exact(model_json):
+            log.warning(
+                "the linkage model adjusts a fuzzy level for term frequency, or sets a minimum: the "
+                "drift of pairs never stored is bounded approximately; keep a periodic full refresh"
+            )
 
         carried = None if linkage_state is None else linkage_state.drift
         populations = None if linkage_state is None else linkage_state.populations

@@ -36,6 +36,7 @@ class _Level:
     tf_weight: float = 0.0
     tf_minimum: float = 0.0
     log2_u_exact: float = 0.0
+    exact: bool = True
 
 
 @functools.lru_cache(maxsize=4)
@@ -61,6 +62,7 @@ def _levels(model_json: str) -> tuple[float, tuple[_Level, ...]]:
                         float(level._tf_adjustment_weight),
                         float(level._tf_minimum_u_value),
                         math.log2(u_exact),
+                        bool(level._is_exact_match),
                     )
                 )
             else:
@@ -159,6 +161,15 @@ def reweigh_edges(edges: pl.DataFrame, prepared: pl.DataFrame, *, model_json: st
         .select(edges.columns)
         .collect()
     )
+
+
+def drift_bounds_exact(model_json: str) -> bool:
+    """Whether :func:`risen_records` and :func:`population_drift_bits` bound the drift of pairs
+    never stored exactly for this model: every term-frequency adjustment sits on an exact-match
+    level (both records of an agreeing pair hold the value) with no term-frequency minimum (which
+    would clamp the frequencies). Splink's defaults and the shipped model meet both."""
+    _, levels = _levels(model_json)
+    return all(level.exact and level.tf_minimum == 0 for level in levels if level.tf_column)
 
 
 #: A record whose own values' rise since it was last scored (other holders left: the values became

@@ -14,6 +14,7 @@ from cdp.resolve.prepare import prepare_linkage_input
 from cdp.resolve.reweigh import (
     POPULATION_DRIFT_BITS,
     TERM_FREQUENCY_JUMP_BITS,
+    drift_bounds_exact,
     population_drift_bits,
     population_profile,
     risen_records,
@@ -181,3 +182,17 @@ def test_a_value_that_loses_and_regains_holders_carries_nothing() -> None:
     # Back to where it was: no pair of theirs weighs more than when they were scored.
     assert regained.carried.filter(pl.col("unique_id").str.contains(":A$|:B$|:L")).is_empty()
     assert regained.risen.filter(~pl.col("record_id").is_in(["L00", "L01", "L02"])).is_empty()
+
+
+def test_the_bounds_are_exact_for_the_shipped_model_and_not_with_a_term_frequency_minimum() -> None:
+    model = MODEL_FILE.read_text()
+    assert drift_bounds_exact(model)
+    settings = json.loads(model)
+    level = next(
+        level
+        for comparison in settings["comparisons"]
+        for level in comparison["comparison_levels"]
+        if level.get("tf_adjustment_column")
+    )
+    level["tf_minimum_u_value"] = 0.001
+    assert not drift_bounds_exact(json.dumps(settings))
