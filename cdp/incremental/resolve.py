@@ -231,6 +231,9 @@ def resolve_increment(
             log.info("placeholder status flipped: %d records scored again", rescored.height)
             batch = pl.concat([batch, rescored])
             changed = pl.concat([changed, rescored.select(keys)])
+            flipped = rescored.select(keys)
+        else:
+            flipped = batch.select(keys).clear()
         if linkage_state is not None:
             prepared = patched_linkage_input(
                 linkage_state.prepared, batch=batch, removed=removed, placeholders=placeholders
@@ -249,17 +252,20 @@ def resolve_increment(
                     f"{prepared.height:,} records): pairs below the edge floor may have drifted "
                     f"{bits:.2f} bits (budget {POPULATION_DRIFT_BITS:.2f})"
                 )
-            populations = pl.concat([populations, today], how="vertical_relaxed")
-        # Yesterday's rows of the records that changed or left (an erased one too, if delivered);
-        # the placeholder-flip holders added to the batch above neither arrived nor left.
-        departed = (
-            linkage_state.prepared.join(
-                pl.concat([delta.replaced.select(keys), removed]).unique(), on=keys, how="semi"
+            # A column missing from older rows is unknown there: the bound is then infinite.
+            populations = pl.concat([populations, today], how="diagonal_relaxed")
+        # Yesterday's rows of the records that changed or left (an erased one too, if delivered),
+        # and today's of those that are new or changed. The placeholder-flip holders count as both
+        # when yesterday's rows are kept: nulling a value that became a placeholder also moves
+        # what is derived from it (an e-mail's local part), so other records' counts move too.
+        if linkage_state is not None:
+            departed = linkage_state.prepared.join(
+                pl.concat([delta.replaced.select(keys), removed, flipped]).unique(), on=keys, how="semi"
             )
-            if linkage_state is not None
-            else prepare_linkage_input(delta.replaced, placeholders=placeholders)
-        )
-        arrived = pl.concat([delta.new.select(keys), delta.changed.select(keys)])
+        else:
+            departed = prepare_linkage_input(delta.replaced, placeholders=placeholders)
+            flipped = flipped.clear()
+        arrived = pl.concat([delta.new.select(keys), delta.changed.select(keys), flipped])
         drift = risen_records(
             prepared, arrived=arrived, departed=departed, model_json=model_json, carried=carried
         )

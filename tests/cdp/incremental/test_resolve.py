@@ -379,6 +379,51 @@ def test_a_value_losing_a_few_holders_a_day_lifts_a_pair_never_stored_as_a_full_
         assert queue.filter(pair).is_empty()
 
 
+def test_an_address_becoming_a_placeholder_lifts_pairs_sharing_its_local_part_as_a_full_run_would(
+    model_json, engine, kit, full_run
+):
+    k = kit
+    # Anna and Amy agree on the local part "info" of two different addresses: weak evidence while
+    # nine other records use info@x.com, and their pair scores below the edge floor.
+    anna = k.rec("P1", "anna", "frost", k.D1, email="info@y.com", postcode="10001", phone="+12125550101")
+    amy = k.rec(
+        "P2",
+        "amy",
+        "frost",
+        dt.date(1980, 4, 3),
+        source="card_holders",
+        email="info@z.com",
+        postcode="10001",
+        phone="+12125550101",
+    )
+    frosts = [
+        k.rec(f"S{i:02d}", f"given{i}", "frost", k.D2 + dt.timedelta(days=40 * i + 3)) for i in range(20)
+    ]
+    filler = [
+        k.rec(f"F{i}", f"first{i}", f"last{i}", k.D3 + dt.timedelta(days=i), email=f"f{i}@mail.com")
+        for i in range(100)
+    ]
+    info = [
+        k.rec(f"I{i}", f"ix{i}", f"il{i}", k.D2 + dt.timedelta(days=3000 + 7 * i), email="info@x.com")
+        for i in range(10)
+    ]
+    base = k.frame(anna, amy, *frosts, *filler, *info[:9])
+    edges, state, queue = full_run(base, model_json, engine)
+    pair = pl.col("record_id_l").is_in(["P1", "P2"]) & pl.col("record_id_r").is_in(["P1", "P2"])
+    assert edges.filter(pair).is_empty()
+    # A tenth holder makes info@x.com a placeholder: nulled, with its local part, on all ten, so
+    # "info" is left to Anna and Amy and their pair rises into the review band.
+    today = k.frame(anna, amy, *frosts, *filler, *info)
+    kept = population_linkage_state(base, model_json=model_json)
+    result = step(base, today, edges, state, queue, model_json, engine, run="r1", linkage_state=kept)
+    _, full_state, full_queue = full_run(today, model_json, engine)
+
+    assert full_queue.filter(pair).height == 1
+    pairs = ["source_l", "record_id_l", "source_r", "record_id_r"]
+    assert_frame_equal(result.review_queue.select(pairs).sort(pairs), full_queue.select(pairs).sort(pairs))
+    assert _partition(result.state) == _partition(full_state)
+
+
 def test_a_column_filled_in_on_many_records_scores_every_pair_again(model_json, engine, kit, full_run):
     k = kit
 
